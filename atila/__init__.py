@@ -1,0 +1,1 @@
+"""Atila: the web framework built on the Skitai app engine (under construction)."""

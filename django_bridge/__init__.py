@@ -1,0 +1,1 @@
+"""Glue between Django and the Skitai engine / Atila framework (under construction)."""

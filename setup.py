@@ -1,0 +1,74 @@
+"""Packaging for the ``atila-stack`` distribution (import names ``skitai``, ``atila``,
+``django_bridge``).
+
+The names ``skitai`` and ``atila`` alone are taken on the package index, so the
+distribution is called ``atila-stack``.  Tool settings (ruff, pytest) live in
+``pyproject.toml``.
+"""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).resolve().parent
+
+TEST_REQUIRES = [
+    "pytest",
+    "pytest-timeout",
+    "pytest-django",
+    "django>=5.2,<5.3",
+    "psycopg2-binary",
+    "gunicorn",
+    "jinja2",
+    "ruff",
+]
+
+setup(
+    name="atila-stack",
+    version="0.1.0",
+    description=(
+        "Skitai app engine (asyncio HTTP/1.1 + WSGI), the Atila framework and a Django "
+        "bridge: one server, one process model, one database."
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=find_packages(
+        include=["skitai", "skitai.*", "atila", "atila.*", "django_bridge", "django_bridge.*"],
+        exclude=[
+            "tests",
+            "tests.*",
+            "benchmarks",
+            "benchmarks.*",
+            "demo_project",
+            "demo_project.*",
+        ],
+    ),
+    include_package_data=True,
+    install_requires=[
+        "httptools",
+        "h11",
+        "requests",
+    ],
+    extras_require={
+        "uvloop": ["uvloop; sys_platform != 'win32'"],
+        "dev": TEST_REQUIRES,
+        "test": TEST_REQUIRES,
+        "bench": ["gunicorn", "granian"],
+    },
+    entry_points={
+        "console_scripts": [
+            "skitai = skitai.cli:console_main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
+        "Framework :: Django",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Server",
+    ],
+)

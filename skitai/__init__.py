@@ -1,0 +1,91 @@
+"""Skitai App Engine: mount WSGI apps, static directories and more, then run.
+
+The public façade only: every name here delegates to the module that owns the
+concept.  Importing ``skitai`` has no side effects: the command line is parsed
+by :func:`run`, not at import time.
+
+    import skitai
+    skitai.mount("/", app)
+    skitai.run(port=5000)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .cli import add_option, options
+from .engine import Engine, script_dir
+from .mounts import Mount, MountError
+from .preference import Preference
+from .testing import test_client
+
+__version__ = "0.1.0"
+
+#: The engine behind the module-level functions (one server per process).
+engine = Engine()
+
+
+def mount(point: str, target: Any, name: Any = None, pref: Any = None, **kwargs: Any) -> Any:
+    """Mount ``target`` at URL prefix ``point`` (spec: "Simple App", "Runtime App Preference").
+
+    ``target`` is a WSGI callable (an Atila app or any other), a module or
+    package that has an app, a file path such as ``"app_v1/app.py"`` (with
+    the app's attribute name as ``name``), a ``"pkg/wsgi:application"``
+    spec, or a directory of static files.  ``name`` may be omitted and
+    ``pref`` given third: ``mount("/", app, pref)``.
+    """
+    if "name" in kwargs:
+        name = kwargs.pop("name")
+    if "pref" in kwargs:
+        pref = kwargs.pop("pref")
+    if kwargs:
+        raise TypeError(f"mount() got unexpected keyword arguments {sorted(kwargs)}")
+    return engine.mount(point, target, name, pref)
+
+
+def preference(**attributes: Any) -> Preference:
+    """A runtime preference, usable as ``with skitai.preference() as pref:``."""
+    pref = Preference()
+    for key, value in attributes.items():
+        setattr(pref, key, value)
+    return pref
+
+
+def run(
+    ip: str = "127.0.0.1",
+    port: int = 5000,
+    workers: int = 1,
+    threads: int = 4,
+    name: str = "skitai",
+    **options: Any,
+) -> None:
+    """Serve the mounts; command line flags override these arguments.
+
+    ``python3 serve.py [start|stop|status|restart] [--port N] [--workers N]
+    [--threads N] [--devel] [--silent]``.  Exits the process with the
+    server's exit status.
+    """
+    code = engine.run(ip=ip, port=port, workers=workers, threads=threads, name=name, **options)
+    sys.exit(code)
+
+
+def joinpath(*parts: str) -> str:
+    """Join ``parts`` onto the running script's directory (spec: ``skitai.joinpath``)."""
+    return os.path.normpath(os.path.join(script_dir(), *parts))
+
+
+__all__ = [
+    "Mount",
+    "MountError",
+    "Preference",
+    "add_option",
+    "engine",
+    "joinpath",
+    "mount",
+    "options",
+    "preference",
+    "run",
+    "test_client",
+]

@@ -1,0 +1,471 @@
+"""Command line: option parsing, ``start|stop|status|restart`` and the pid file.
+
+``main(config, serve)`` is what ``skitai.run(...)`` calls.  Flags given on the
+command line override the :class:`~skitai.config.Config` built from
+``skitai.run`` keyword arguments::
+
+    python3 serve.py                  # foreground
+    python3 serve.py --devel -p 8000  # foreground, debug, one worker
+    python3 serve.py start            # daemon; pid in <var_dir>/skitai.pid
+    python3 serve.py status           # "running, pid N" (0) or "not running" (3)
+    python3 serve.py stop | restart
+
+Options this module does not know are left alone for the application (as the
+spec's ``"---production" in sys.argv``); an application registers its own
+options with :func:`add_option` and reads them with :func:`options`.
+Importing this module parses nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from skitai.config import Config
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_NOT_RUNNING",
+    "Option",
+    "OptionRegistry",
+    "PidFile",
+    "add_option",
+    "build_parser",
+    "is_running",
+    "main",
+    "options",
+    "parse_args",
+    "registry",
+    "restart",
+    "start",
+    "status",
+    "stop",
+]
+
+#: A function that runs the server in the foreground and returns its exit code.
+Serve = Callable[[Config], int]
+
+#: The daemon commands, given as the first bare word on the command line.
+COMMANDS = ("start", "stop", "status", "restart")
+#: ``status`` exit code when the server is not running (LSB init convention).
+EXIT_NOT_RUNNING = 3
+#: Seconds ``start`` waits for the daemon to report that it is serving.
+START_TIMEOUT = 60.0
+#: Seconds beyond ``graceful_timeout`` that ``stop`` waits for the server to exit.
+STOP_MARGIN = 5.0
+#: Lines of the daemon's log shown when ``start`` fails.
+LOG_TAIL_LINES = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Option:
+    """One application option: ``argparse`` names and keyword arguments."""
+
+    names: tuple[str, ...]
+    kwargs: dict[str, Any]
+
+
+class OptionRegistry:
+    """Options applications add to the command line (``skitai.add_option``)."""
+
+    def __init__(self) -> None:
+        """Start with no options."""
+        self._options: list[Option] = []
+
+    @property
+    def options(self) -> list[Option]:
+        """The registered options, in registration order."""
+        return list(self._options)
+
+    def add(self, *names: str, **kwargs: Any) -> None:
+        """Register an option: same arguments as ``ArgumentParser.add_argument``."""
+        if not names:
+            raise TypeError("add_option() needs at least one option name")
+        self._options.append(Option(names, kwargs))
+
+    def clear(self) -> None:
+        """Forget every registered option (for tests)."""
+        self._options.clear()
+
+    def parse(self, argv: Sequence[str]) -> argparse.Namespace:
+        """Parse the registered options from ``argv``, ignoring everything else."""
+        parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+        for option in self._options:
+            parser.add_argument(*option.names, **option.kwargs)
+        namespace, _ = parser.parse_known_args(list(argv))
+        return namespace
+
+
+#: The process-wide registry behind :func:`add_option` and :func:`options`.
+registry = OptionRegistry()
+
+
+def add_option(*names: str, **kwargs: Any) -> None:
+    """Add an application option to the command line (``skitai.add_option``).
+
+    Takes the arguments of ``argparse.ArgumentParser.add_argument``, e.g.
+    ``add_option("--production", action="store_true", help="...")``.  The
+    option appears in ``--help`` and its value in :func:`options`.
+    """
+    registry.add(*names, **kwargs)
+
+
+def options(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Return the values of the options added by :func:`add_option`.
+
+    Parses ``argv`` (default ``sys.argv[1:]``); engine flags and unknown
+    arguments are ignored.
+    """
+    return registry.parse(sys.argv[1:] if argv is None else argv)
+
+
+# -- parsing -----------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 65535, not {value}")
+    return value
+
+
+def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParser:
+    """Return the engine's argument parser, with ``extra_options`` added."""
+    parser = argparse.ArgumentParser(
+        usage="%(prog)s [start|stop|status|restart] [options]",
+        description="Run the Skitai app engine.",
+        epilog="commands: start (daemon), stop, status, restart; "
+        "without a command the server runs in the foreground.",
+        allow_abbrev=False,
+    )
+    add = parser.add_argument
+    add("-p", "--port", type=_port, help="TCP port to listen on")
+    add("--ip", help="address to listen on")
+    add("-w", "--workers", type=_positive_int, help="number of worker processes")
+    add("-t", "--threads", type=_positive_int, help="handler threads per worker")
+    add("-d", "--devel", action="store_true", help="debug mode, one worker")
+    add("-s", "--silent", action="store_true", help="no access log")
+    add("--name", help="server name (also names the default var directory)")
+    add("--user", help="user the workers switch to (the master must be root)")
+    if extra_options:
+        group = parser.add_argument_group("application options")
+        for option in extra_options:
+            group.add_argument(*option.names, **option.kwargs)
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str], config: Config, extra_options: Sequence[Option] = ()
+) -> tuple[str | None, Config, argparse.Namespace]:
+    """Parse ``argv`` into ``(command, config, namespace)``.
+
+    ``command`` is the first of :data:`COMMANDS` among the arguments argparse
+    did not consume, or ``None``.  ``config`` is a copy of the given one with
+    the flags applied (``--devel`` also forces one worker; ``--silent`` turns
+    the access log off).  ``namespace`` holds every parsed option, including
+    ``extra_options``.  Unknown arguments are not an error; ``--help`` and
+    invalid values of known options exit through argparse (status 0 and 2).
+    """
+    namespace, rest = build_parser(extra_options).parse_known_args(list(argv))
+    command = next((arg for arg in rest if arg in COMMANDS), None)
+    return command, _apply_flags(config, namespace), namespace
+
+
+def _apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
+    changes: dict[str, object] = {}
+    for name in ("ip", "port", "workers", "threads", "name", "user"):
+        value = getattr(namespace, name)
+        if value is not None:
+            changes[name] = value
+    if namespace.devel:
+        changes.update(devel=True, workers=1)
+    if namespace.silent:
+        changes.update(silent=True, access_log=False)
+    renamed = "name" in changes and changes["name"] != config.name
+    if renamed and config.var_dir == Config(name=config.name).var_dir:
+        changes["var_dir"] = ""  # the default var_dir follows the new name
+    return config.replace(**changes)
+
+
+def main(config: Config, serve: Serve, argv: Sequence[str] | None = None) -> int:
+    """Run the command line: parse ``argv`` (default ``sys.argv[1:]``) and act.
+
+    Without a command, ``serve(config)`` runs in the foreground and its result
+    is returned.  ``serve`` must create the listener and run a
+    :class:`skitai.workers.Supervisor`, which reports readiness to ``start``.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    command, config, _ = parse_args(args, config, registry.options)
+    if command is None:
+        return serve(config)
+    if command == "start":
+        return start(config, serve)
+    if command == "stop":
+        return stop(config)
+    if command == "status":
+        return status(config)
+    return restart(config, serve)
+
+
+# -- pid file and process checks ----------------------------------------------
+
+
+def is_running(pid: int) -> bool:
+    """Return True when process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+class PidFile:
+    """The file holding the supervisor's pid (``<var_dir>/skitai.pid``)."""
+
+    def __init__(self, path: str) -> None:
+        """Refer to the pid file at ``path`` (nothing is read or written yet)."""
+        self.path = path
+
+    def read(self) -> int | None:
+        """Return the pid written in the file, or None (missing or garbled)."""
+        try:
+            with open(self.path, encoding="ascii") as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def running_pid(self) -> int | None:
+        """Return the pid in the file if that process is alive, else None."""
+        pid = self.read()
+        return pid if pid is not None and is_running(pid) else None
+
+    def create(self, pid: int) -> bool:
+        """Write ``pid`` unless the file exists; return False if it does."""
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(f"{pid}\n")
+        return True
+
+    def remove(self, pid: int | None = None) -> None:
+        """Delete the file; with ``pid``, only if it still names that pid."""
+        if pid is not None and self.read() != pid:
+            return
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+# -- commands -----------------------------------------------------------------
+
+
+def status(config: Config) -> int:
+    """Print ``running, pid N`` (return 0) or ``not running`` (return 3)."""
+    pid = PidFile(config.pid_file).running_pid()
+    if pid is None:
+        print("not running")
+        return EXIT_NOT_RUNNING
+    print(f"running, pid {pid}")
+    return 0
+
+
+def stop(config: Config) -> int:
+    """Send SIGTERM to the daemon and wait for it to exit; print ``stopped``.
+
+    Returns 1 when it is not running or does not exit within
+    ``graceful_timeout`` + :data:`STOP_MARGIN` seconds.
+    """
+    pid_file = PidFile(config.pid_file)
+    pid = pid_file.running_pid()
+    if pid is None:
+        pid_file.remove()
+        print("not running", file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + config.graceful_timeout + STOP_MARGIN
+    while is_running(pid):
+        if time.monotonic() >= deadline:
+            print(f"pid {pid} did not stop within the graceful timeout", file=sys.stderr)
+            return 1
+        time.sleep(0.05)
+    pid_file.remove(pid)
+    print("stopped")
+    return 0
+
+
+def restart(config: Config, serve: Serve) -> int:
+    """Stop the daemon if it is running, then start it again."""
+    if PidFile(config.pid_file).running_pid() is not None:
+        code = stop(config)
+        if code != 0:
+            return code
+    return start(config, serve)
+
+
+def start(config: Config, serve: Serve) -> int:
+    """Run ``serve(config)`` as a daemon; return once it serves (0) or failed (1).
+
+    The daemon (double fork, new session, stdin from /dev/null, stdout and
+    stderr appended to ``config.log_file``, working directory unchanged)
+    writes its pid to ``config.pid_file`` and removes it on exit.  The
+    supervisor reports readiness through ``config.ready_fd``; on failure the
+    daemon's error and the end of its log are printed here.
+    """
+    pid_file = PidFile(config.pid_file)
+    running = pid_file.running_pid()
+    if running is not None:
+        print(f"already running, pid {running}", file=sys.stderr)
+        return 1
+    pid_file.remove()
+    os.makedirs(config.var_dir, exist_ok=True)
+    log_offset = _file_size(config.log_file)
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        os.close(read_fd)
+        _detach(config, serve, write_fd)
+    os.close(write_fd)
+    os.waitpid(child, 0)
+    try:
+        report = _read_report(read_fd, START_TIMEOUT)
+    finally:
+        os.close(read_fd)
+    return _print_start_result(report, config, log_offset)
+
+
+def _detach(config: Config, serve: Serve, write_fd: int) -> NoReturn:
+    """First child of ``start``: new session, fork the daemon, exit."""
+    code = 1
+    try:
+        os.setsid()
+        if os.fork() == 0:
+            code = _run_daemon(config, serve, write_fd)
+        else:
+            code = 0
+    except BaseException:  # noqa: BLE001 - a forked child must report and exit, never unwind
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
+
+
+def _run_daemon(config: Config, serve: Serve, write_fd: int) -> int:
+    """The daemon itself: redirect stdio, own the pid file, serve."""
+    _redirect_stdio(config.log_file)
+    pid = os.getpid()
+    pid_file = PidFile(config.pid_file)
+    if not pid_file.create(pid):
+        _report(write_fd, f"error already running, pid {pid_file.read()}")
+        return 1
+    print(f"skitai: daemon started, pid {pid}, at {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    try:
+        code = serve(config.replace(ready_fd=write_fd))
+    except Exception as exc:  # noqa: BLE001 - reported to `start`, then the daemon exits
+        traceback.print_exc()
+        _report(write_fd, f"error {exc}")
+        return 1
+    finally:
+        pid_file.remove(pid)
+    if code != 0:
+        _report(write_fd, f"error the server exited with code {code}")
+    print(f"skitai: daemon exited, code {code}")
+    return code
+
+
+def _redirect_stdio(log_file: str) -> None:
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(stdin, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(stdin)
+    os.close(log)
+
+
+def _report(write_fd: int, message: str) -> None:
+    """Send one line to the waiting ``start`` command (it may be gone)."""
+    try:
+        os.write(write_fd, message.encode("utf-8", "replace") + b"\n")
+    except OSError:
+        pass
+
+
+def _read_report(read_fd: int, timeout: float) -> str | None:
+    """Return the daemon's first line, ``""`` on EOF, None on timeout."""
+    deadline = time.monotonic() + timeout
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN)
+    data = b""
+    while b"\n" not in data:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(int(remaining * 1000) + 1):
+            return None
+        chunk = os.read(read_fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.partition(b"\n")[0].decode("utf-8", "replace")
+
+
+def _print_start_result(report: str | None, config: Config, log_offset: int) -> int:
+    if report is not None and report.startswith("ready"):
+        print(f"started, pid {report.partition(' ')[2]}")
+        return 0
+    if report is None:
+        reason = f"the server did not report ready within {START_TIMEOUT:g}s"
+    elif report.startswith("error "):
+        reason = report[len("error ") :]
+    else:
+        reason = "the server exited before it was ready"
+    print(f"failed to start: {reason}", file=sys.stderr)
+    tail = _log_tail(config.log_file, log_offset)
+    if tail:
+        print(f"--- end of {config.log_file} ---\n{tail}", file=sys.stderr)
+    return 1
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _log_tail(path: str, offset: int) -> str:
+    """The last lines the daemon wrote to its log since ``offset``."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            handle.seek(offset)
+            lines = handle.read().splitlines()
+    except OSError:
+        return ""
+    return "\n".join(lines[-LOG_TAIL_LINES:])

@@ -1,0 +1,91 @@
+"""Every engine option in one typed place.
+
+``Config`` holds the server's settings with their documented defaults.  It is
+built from ``skitai.run(...)`` keyword arguments, then overridden by command
+line flags (see :mod:`skitai.cli`), and is read-only once the server starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+#: Longest request target (URI) accepted; longer gets ``414 URI Too Long``.
+DEFAULT_MAX_URI_SIZE = 8190
+#: Largest request head (request line + headers) accepted; larger gets ``431``.
+DEFAULT_MAX_HEADER_SIZE = 65536
+#: Largest request body accepted; larger gets ``413 Content Too Large``.
+DEFAULT_MAX_CLIENT_BODY_SIZE = 256 * 1024 * 1024
+#: A request head not complete within this many seconds gets ``408`` (slowloris guard).
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: An idle keep-alive connection is closed after this many seconds.
+DEFAULT_KEEPALIVE_TIMEOUT = 10.0
+#: A request body that sends nothing for this many seconds is abandoned.
+DEFAULT_BODY_TIMEOUT = 30.0
+#: Concurrent connections per worker; more are answered ``503`` and closed.
+DEFAULT_MAX_CONNECTIONS = 10000
+#: Bodies up to this size are received whole on the event loop before the
+#: application is called, so a slow client never holds a handler thread.
+DEFAULT_BODY_BUFFER_SIZE = 1024 * 1024
+#: Seconds a worker waits for in-flight requests after SIGTERM.
+DEFAULT_GRACEFUL_TIMEOUT = 30.0
+#: Responses smaller than this are never gzipped.
+DEFAULT_GZIP_MIN_SIZE = 1024
+
+
+@dataclasses.dataclass
+class Config:
+    """Server configuration: every engine option and its default.
+
+    Attributes mirror ``skitai.run()`` keyword arguments and command line
+    flags (``--port``, ``--workers``, ``--threads``, ``--devel`` ...).
+    """
+
+    ip: str = "127.0.0.1"
+    port: int = 5000
+    workers: int = 1
+    threads: int = 4
+    name: str = "skitai"
+    backlog: int = 2048
+    devel: bool = False
+    silent: bool = False
+    #: directory holding the pid file and daemon log (``start|stop|status``)
+    var_dir: str = ""
+    #: user (name or uid) the workers switch to after fork; empty keeps the
+    #: current user.  The master keeps its privileges (to bind low ports and
+    #: manage workers); a worker that cannot switch says why and exits.
+    user: str = ""
+    #: set by ``start``: a pipe the supervisor writes ``ready <pid>\n`` to once
+    #: its workers are up, so the starting command can report success; -1: none
+    ready_fd: int = -1
+    max_uri_size: int = DEFAULT_MAX_URI_SIZE
+    max_header_size: int = DEFAULT_MAX_HEADER_SIZE
+    max_client_body_size: int = DEFAULT_MAX_CLIENT_BODY_SIZE
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    body_buffer_size: int = DEFAULT_BODY_BUFFER_SIZE
+    graceful_timeout: float = DEFAULT_GRACEFUL_TIMEOUT
+    gzip: bool = True
+    gzip_min_size: int = DEFAULT_GZIP_MIN_SIZE
+    access_log: bool = True
+    server_header: str = "skitai"
+
+    def __post_init__(self) -> None:
+        if not self.var_dir:
+            self.var_dir = os.path.join(os.path.expanduser("~"), ".skitai", self.name)
+
+    @property
+    def pid_file(self) -> str:
+        """Path of the supervisor's pid file used by ``start|stop|status``."""
+        return os.path.join(self.var_dir, "skitai.pid")
+
+    @property
+    def log_file(self) -> str:
+        """Path of the daemon's log file (``start`` mode)."""
+        return os.path.join(self.var_dir, "skitai.log")
+
+    def replace(self, **changes: object) -> Config:
+        """Return a copy with ``changes`` applied (unknown names raise ``TypeError``)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,111 @@
+"""Routes each request to its mount: a WSGI app on a handler thread, or static files.
+
+``MountDispatcher`` implements :class:`skitai.server.state.Dispatcher` over a
+frozen :class:`~skitai.mounts.MountTable`.  Static files are answered on the
+event loop (one ``stat``, then ``sendfile``); applications run on the worker's
+:class:`~skitai.server.threads.HandlerPool`.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from .config import Config
+from .mounts import Mount, MountTable
+from .server.exchange import Exchange
+from .server.threads import HandlerPool
+from .server.wsgi import WSGIContainer, split_path
+from .static import StaticResponse
+
+logger = logging.getLogger("skitai.dispatch")
+
+_NOT_FOUND = b"Not Found\n"
+_TEXT = ("Content-Type", "text/plain; charset=utf-8")
+
+
+class MountDispatcher:
+    """Answers exchanges from the mount table."""
+
+    def __init__(self, config: Config, mounts: MountTable, pool: HandlerPool) -> None:
+        self.config = config
+        self.mounts = mounts
+        self.pool = pool
+        self.container = WSGIContainer(multiprocess=config.workers > 1)
+        self._limits = {
+            mount.point: int(getattr(mount.pref, "max_client_body_size", 0) or 0)
+            for mount in mounts
+        }
+
+    def body_limit(self, target: bytes) -> int:
+        """The ``max_client_body_size`` of the mount serving ``target`` (or the server's)."""
+        path = target.partition(b"?")[0].decode("latin-1")
+        mount = self.mounts.resolve(path)
+        if mount is not None:
+            limit = self._limits.get(mount.point, 0)
+            if limit:
+                return limit
+        return self.config.max_client_body_size
+
+    def dispatch(self, exchange: Exchange) -> None:
+        """Answer ``exchange`` (event loop)."""
+        if not exchange.path.startswith(b"/"):
+            if exchange.path == b"*" and exchange.method == "OPTIONS":
+                exchange.respond("200 OK", [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+                return
+            exchange.respond("400 Bad Request", [_TEXT], b"request target must be a path\n")
+            return
+        path = split_path(exchange)
+        mount = self.mounts.resolve(path)
+        if mount is None:
+            exchange.respond("404 Not Found", [_TEXT], _NOT_FOUND)
+        elif mount.app is not None:
+            script_name = "" if mount.point == "/" else mount.point
+            self.pool.submit(
+                self.container.call, exchange, mount.app, script_name, mount.relative(path)
+            )
+        else:
+            self._serve_static(exchange, mount, path)
+
+    def _serve_static(self, exchange: Exchange, mount: Mount, path: str) -> None:
+        assert mount.static is not None
+        relative = mount.relative(path).encode("latin-1").decode("utf-8", "surrogateescape")
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in exchange.headers
+        }
+        response = mount.static.prepare(exchange.method, relative or "/", headers)
+        status = f"{response.status} {response.reason}"
+        if response.status in (301, 302, 307, 308):
+            response.headers = [self._absolute_location(mount, exchange, h) for h in response.headers]
+        if response.path is None:
+            exchange.respond(status, response.headers, response.body)
+            return
+        self._send_file(exchange, status, response)
+
+    def _send_file(self, exchange: Exchange, status: str, response: StaticResponse) -> None:
+        assert response.path is not None
+        try:
+            file = open(response.path, "rb")  # noqa: SIM115 - closed when sent
+        except OSError:
+            exchange.respond("404 Not Found", [_TEXT], _NOT_FOUND)
+            return
+        exchange.start(status, response.headers, response.length, compress=False)
+        task = exchange.protocol.loop.create_task(
+            exchange.send_file(file, response.offset, response.length)
+        )
+        task.add_done_callback(lambda _task: file.close())
+
+    @staticmethod
+    def _absolute_location(mount: Mount, exchange: Exchange, header: tuple[str, str]) -> tuple[str, str]:
+        name, value = header
+        if name.lower() != "location":
+            return header
+        prefix = "" if mount.point == "/" else mount.point
+        location = quote(prefix + value, safe="/")
+        if exchange.query:
+            location += "?" + exchange.query.decode("latin-1")
+        return name, location
+
+
+__all__ = ["MountDispatcher"]
+

@@ -1,0 +1,105 @@
+"""The engine: the mount table and configuration behind ``skitai.mount``/``skitai.run``.
+
+An ``Engine`` is set up in the master process (mounts, aliases, options), then
+``run`` parses the command line and either serves in the foreground through
+the :class:`~skitai.workers.Supervisor` or acts as a daemon command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+from . import cli
+from .config import Config
+from .dispatch import MountDispatcher
+from .mounts import Mount, MountTable, normalize_mount_args
+from .preference import Preference
+from .server.threads import HandlerPool
+from .server.worker import serve_worker
+from .workers import Supervisor, create_listener
+
+logger = logging.getLogger("skitai")
+
+
+class Engine:
+    """Mounts plus configuration: one per server."""
+
+    def __init__(self) -> None:
+        self.mounts = MountTable()
+
+    def mount(
+        self,
+        point: str,
+        target: Any,
+        name: Any = None,
+        pref: Any = None,
+        *,
+        base_dir: str | None = None,
+    ) -> Mount | list[Mount]:
+        """Mount ``target`` at URL prefix ``point`` (see :func:`skitai.mount`)."""
+        name, pref = normalize_mount_args(target, name, pref)
+        return self.mounts.add(point, target, name, pref, base_dir=base_dir or script_dir())
+
+    def run(self, **options: Any) -> int:
+        """Parse the command line over ``options`` and serve or run a daemon command."""
+        config = Config(**options)
+        return cli.main(config, self.serve)
+
+    def serve(self, config: Config) -> int:
+        """Serve in the foreground until SIGTERM/SIGINT; return the exit code."""
+        configure_logging(config)
+        self.mounts.freeze()
+        try:
+            sock = create_listener(config.ip, config.port, config.backlog)
+        except OSError as exc:
+            print(f"skitai: cannot listen on {config.ip}:{config.port}: {exc}", file=sys.stderr)
+            return 1
+        host, port = sock.getsockname()[:2]
+        logger.info(
+            "serving %d mount(s) on http://%s:%d with %d worker(s) x %d thread(s)",
+            len(self.mounts), host, port, config.workers, config.threads,
+        )
+        return Supervisor(config, sock, self._worker_main(config)).run()
+
+    def _worker_main(self, config: Config) -> Any:
+        mounts = self.mounts
+
+        def worker_main(sock: socket.socket, index: int) -> None:
+            def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
+                return MountDispatcher(cfg, mounts, pool)
+
+            serve_worker(config, sock, make_dispatcher)
+
+        return worker_main
+
+
+def script_dir() -> str:
+    """Directory of the running script: the base for relative mount paths."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+
+
+def configure_logging(config: Config) -> None:
+    """Log to stderr unless the application configured logging itself."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if config.devel else logging.INFO)
+    access = logging.getLogger("skitai.access")
+    access.propagate = False
+    access.setLevel(logging.INFO)
+    if not config.silent:
+        access_handler = logging.StreamHandler(sys.stdout)
+        access_handler.setFormatter(logging.Formatter("%(message)s"))
+        access.addHandler(access_handler)
+
+
+__all__ = ["Engine", "Preference", "configure_logging", "script_dir"]

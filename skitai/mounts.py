@@ -1,0 +1,597 @@
+"""Mount points: which app or static directory answers a request path.
+
+``skitai.mount (point, target, [name], pref)`` (seed sections "Atila with
+Skitai App Engine" and "Runtime App Preference") lands here.  This module owns
+
+* turning a mount target into a WSGI app or a static directory (see
+  :meth:`MountTable.add` for every accepted kind), running the target's
+  ``__config__ (pref)`` hook and the app's ``apply_preference`` hook;
+* the :class:`MountTable` the server consults once per request:
+  :meth:`MountTable.resolve` picks the mount by longest prefix and lets a
+  request fall through mounts that share a prefix (an app and a static
+  directory both at ``/``).
+
+All the loading and sorting happens at mount time; ``resolve`` only does
+string prefix checks and the mounts' ``has_route`` hooks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from skitai.preference import Preference
+from skitai.types import ConfigurableApp, RoutableApp, WSGIApp
+
+if TYPE_CHECKING:
+    from skitai.static import StaticFiles
+
+__all__ = [
+    "APP_ATTRIBUTES",
+    "Mount",
+    "MountError",
+    "MountTable",
+    "normalize_mount_args",
+    "normalize_point",
+]
+
+#: Attribute names tried, in order, when a module is mounted without an app name.
+APP_ATTRIBUTES = ("app", "application")
+#: Submodule of a package tried when the package itself has no app attribute
+#: (the seed's ``myapp/wsgi.py`` layout).
+_APP_SUBMODULE = "wsgi"
+#: Trailing module name parts skipped when naming a mount after its module.
+_GENERIC_NAMES = frozenset({"wsgi", "app", "application", "__init__"})
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
+_SLASHES = re.compile(r"/{2,}")
+_NOT_WORD = re.compile(r"\W")
+
+
+class MountError(ValueError):
+    """A ``mount`` target or argument that cannot be turned into a mount."""
+
+
+def normalize_point(point: str) -> str:
+    """Return ``point`` as ``"/"`` or ``"/a/b"``: a leading slash, no trailing one.
+
+    ``"v1/"`` becomes ``"/v1"``, ``""`` becomes ``"/"``; repeated slashes are
+    collapsed.  Raises :class:`MountError` for a non-string or a point holding
+    ``?`` or ``#``.
+    """
+    if not isinstance(point, str) or "?" in point or "#" in point:
+        raise MountError(f"mount point must be a URL path like '/' or '/v1', got {point!r}")
+    cleaned = _SLASHES.sub("/", "/" + point.strip()).rstrip("/")
+    return cleaned or "/"
+
+
+def normalize_mount_args(
+    target: Any, *args: Any, name: str | None = None, pref: Preference | None = None
+) -> tuple[str | None, Preference | None]:
+    """Sort ``skitai.mount``'s optional arguments into ``(name, pref)``.
+
+    The seed calls ``mount (point, target, 'app', pref)``, ``mount (point,
+    target, pref)`` and ``mount (point, target, pref, name = 'myapp')``: each
+    positional argument after the target is a name (a ``str``) or a
+    :class:`~skitai.preference.Preference`, in either order; ``None`` is
+    skipped.  Raises :class:`MountError` when one is given twice or has
+    another type.
+    """
+    if len(args) > 2:
+        raise MountError(f"mount {_describe(target)}: expected at most a name and a preference")
+    found: dict[type, Any] = {}
+    for value in (*args, name, pref):
+        kind = next((t for t in (str, Preference) if isinstance(value, t)), None)
+        if kind is None and value is not None:
+            raise MountError(
+                f"mount {_describe(target)}: expected an app name (str) or a Preference, "
+                f"got {value!r}"
+            )
+        if kind in found:
+            what = "name" if kind is str else "preference"
+            raise MountError(f"mount {_describe(target)}: {what} given twice")
+        if kind is not None:
+            found[kind] = value
+    return found.get(str), found.get(Preference)
+
+
+@dataclass(eq=False)
+class Mount:
+    """One mount point serving either a WSGI app or a static directory.
+
+    ``point`` is normalised by :func:`normalize_point`.  Exactly one of
+    ``app`` and ``static`` is set.  ``pref`` is the preference the mount was
+    made with (``None`` when none was given and no ``__config__`` hook ran).
+    """
+
+    point: str
+    app: WSGIApp | None
+    static: StaticFiles | None
+    name: str
+    pref: Preference | None = None
+    _prefix: str = field(init=False, repr=False)
+    _cut: int = field(init=False, repr=False)
+    _route: Callable[[str], bool] | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.app is None) == (self.static is None):
+            raise ValueError("a Mount serves exactly one of an app and a static directory")
+        self.point = normalize_point(self.point)
+        root = self.point == "/"
+        self._prefix = "" if root else self.point + "/"
+        self._cut = 0 if root else len(self.point)
+        if self.static is not None:
+            self._route = self.static.has_route
+        elif isinstance(self.app, RoutableApp):
+            self._route = self.app.has_route
+        else:
+            self._route = None
+
+    def matches(self, path: str) -> bool:
+        """Return True when request ``path`` is the point or lies under it (``/`` matches all)."""
+        return path.startswith(self._prefix) or path == self.point
+
+    def relative(self, path: str) -> str:
+        """Return the part of ``path`` under the point (the WSGI ``PATH_INFO``).
+
+        ``/v1/users`` under ``/v1`` is ``/users``; ``/v1`` itself is ``""``;
+        under ``/`` the path is returned unchanged.  ``path`` must match.
+        """
+        return path[self._cut :]
+
+    def handles(self, path: str) -> bool:
+        """Return True when this mount serves request ``path`` (a full path that matches).
+
+        A static mount asks its ``StaticFiles.has_route``, an app with a
+        ``has_route`` hook (:class:`skitai.types.RoutableApp`) asks the app,
+        both with :meth:`relative` ``(path)``; any other app serves everything.
+        """
+        route = self._route
+        return True if route is None else route(path[self._cut :])
+
+
+class MountTable:
+    """The server's mounts, kept sorted for :meth:`resolve`.
+
+    Mounts are added while the server is being set up; :meth:`freeze` (called
+    when the server starts) makes the table read-only.  Iterating yields the
+    mounts in the order they were added.
+    """
+
+    def __init__(self) -> None:
+        self._mounts: list[Mount] = []
+        self._ordered: tuple[Mount, ...] = ()
+        self._frozen = False
+
+    def __iter__(self) -> Iterator[Mount]:
+        return iter(self._mounts)
+
+    def __len__(self) -> int:
+        return len(self._mounts)
+
+    @property
+    def frozen(self) -> bool:
+        """True once :meth:`freeze` was called."""
+        return self._frozen
+
+    def freeze(self) -> None:
+        """Refuse further mounts: :meth:`add` raises ``RuntimeError`` from now on."""
+        self._frozen = True
+
+    def add(
+        self,
+        point: str,
+        target: Any,
+        name: str | None = None,
+        pref: Preference | None = None,
+        *,
+        base_dir: str | None = None,
+    ) -> Mount | list[Mount]:
+        """Mount ``target`` at ``point`` and return the new mount(s).
+
+        ``target`` is one of:
+
+        * a WSGI callable (an Atila app or any other);
+        * a module or package: its attribute ``name`` when it has one, else
+          ``app`` or ``application``, else (a package) the same attributes of
+          its ``wsgi`` submodule;
+        * ``"path/app.py"``: the file is imported (a file inside a package is
+          imported as ``pkg.app`` with the directory above the top package
+          put on ``sys.path``; a lone file with its own directory put on
+          ``sys.path``), then treated as a module;
+        * ``"path/wsgi.py:application"``, ``"pkg/wsgi:application"`` or
+          ``"pkg.wsgi:application"``: the module as above, then the named
+          attribute (required);
+        * ``"myapp"``: an importable module name (also looked up in
+          ``base_dir``), unless ``base_dir/myapp`` is a directory that is not
+          a package;
+        * a directory: served as static files.
+
+        Relative paths are taken from ``base_dir`` (default: the current
+        directory).  ``name`` names the app attribute when the module has it;
+        otherwise it names the mount (default: derived from the file, module,
+        directory or app); like ``skitai.mount``, ``name`` and ``pref`` may be
+        given in either order.  Before the app is looked up, the ``__config__
+        (pref)`` hooks of the module and, for a submodule, of its package run
+        (with a new empty :class:`Preference` when ``pref`` is None); then an
+        app with ``apply_preference`` (:class:`skitai.types.ConfigurableApp`)
+        gets the preference.  The preference's ``static_mounts`` are mounted
+        too, after the target, and the result is then a list of mounts
+        (otherwise the single new mount).
+
+        Raises :class:`MountError` for a bad target and ``RuntimeError``
+        once the table is frozen.
+        """
+        if self._frozen:
+            raise RuntimeError("cannot mount after the server started")
+        point = normalize_point(point)
+        name, pref = normalize_mount_args(target, name, pref)
+        base = os.path.abspath(os.path.expanduser(base_dir or os.getcwd()))
+        added = [self._append(_build_mount(point, target, name, pref, base))]
+        configured = added[0].pref
+        if configured is not None:
+            added.extend(self._add_pref_statics(configured, base))
+        return added[0] if len(added) == 1 else added
+
+    def resolve(self, path: str) -> Mount | None:
+        """Return the mount that answers request ``path``, or None (a ``404``).
+
+        Candidates are the mounts whose point matches, longest point first
+        and, among equal points, in the order they were added.  The first
+        candidate that :meth:`Mount.handles` the path wins.  When every
+        candidate refuses, the first refusing *app* candidate (the most
+        specific app) answers, so its own ``404`` page is shown; when only
+        static mounts matched, or none did, the result is None.
+        """
+        fallback: Mount | None = None
+        for mount in self._ordered:
+            if mount.matches(path):
+                if mount.handles(path):
+                    return mount
+                if fallback is None and mount.app is not None:
+                    fallback = mount
+        return fallback
+
+    def _append(self, mount: Mount) -> Mount:
+        self._mounts.append(mount)
+        # sorted() is stable: equal points keep their insertion order.
+        self._ordered = tuple(sorted(self._mounts, key=lambda m: -len(m.point)))
+        return mount
+
+    def _add_pref_statics(self, pref: Preference, base: str) -> list[Mount]:
+        """Mount the preference's static directories not already mounted at the same point."""
+        added = []
+        for url, root in pref.static_mounts:
+            point = normalize_point(url)
+            directory = os.path.realpath(_abspath(root, base))
+            if any(
+                m.point == point and m.static is not None and m.static.root == directory
+                for m in self._mounts
+            ):
+                continue
+            mount = Mount(point, None, _static_files(directory), _basename(directory), pref)
+            added.append(self._append(mount))
+        return added
+
+
+# -- building a mount -------------------------------------------------------
+
+
+@dataclass
+class _Loaded:
+    """What a string target names: a module (and maybe its app attribute) or a directory."""
+
+    label: str
+    module: ModuleType | None = None
+    attr: str | None = None
+    static_root: str | None = None
+
+
+def _build_mount(
+    point: str, target: Any, name: str | None, pref: Preference | None, base: str
+) -> Mount:
+    """Turn ``target`` into the main mount of :meth:`MountTable.add`."""
+    if isinstance(target, str):
+        loaded = _load_string(target, base)
+    elif isinstance(target, ModuleType):
+        loaded = _Loaded(_module_label(target.__name__), module=target)
+    elif callable(target):
+        return _app_mount(point, target, name or _callable_label(target), pref)
+    else:
+        raise MountError(
+            f"cannot mount {_describe(target)} at {point}: expected a WSGI callable, a module, "
+            "a .py file, 'module:app' or a directory"
+        )
+    if loaded.static_root is not None:
+        static = _static_files(loaded.static_root)
+        return Mount(point, None, static, name or loaded.label, pref)
+    assert loaded.module is not None
+    pref = _run_config_hooks(loaded.module, pref)
+    app, name_was_attribute = _app_from_module(loaded.module, loaded.attr, name)
+    label = name if name is not None and not name_was_attribute else loaded.label
+    return _app_mount(point, app, label, pref)
+
+
+def _app_mount(point: str, app: WSGIApp, name: str, pref: Preference | None) -> Mount:
+    """Hand ``pref`` to a configurable app and make its mount."""
+    if pref is not None and isinstance(app, ConfigurableApp):
+        app.apply_preference(pref)
+    return Mount(point, app, None, name, pref)
+
+
+def _run_config_hooks(module: ModuleType, pref: Preference | None) -> Preference | None:
+    """Call ``__config__ (pref)`` of ``module``'s package (for a submodule), then of ``module``.
+
+    Returns the preference the hooks saw: ``pref``, or a new one when hooks
+    exist and ``pref`` is None.
+    """
+    modules = [module]
+    package_name = module.__name__.rpartition(".")[0]
+    if not hasattr(module, "__path__") and package_name in sys.modules:
+        modules.insert(0, sys.modules[package_name])
+    hooks = [getattr(m, "__config__", None) for m in modules]
+    hooks = [hook for hook in hooks if callable(hook)]
+    if hooks and pref is None:
+        pref = Preference()
+    for hook in hooks:
+        hook(pref)
+    return pref
+
+
+def _app_from_module(
+    module: ModuleType, attr: str | None, name: str | None
+) -> tuple[WSGIApp, bool]:
+    """Return the module's app and whether ``name`` was the attribute that named it."""
+    if attr is not None:
+        return _callable_attribute(module, attr), False
+    if name is not None and hasattr(module, name):
+        return _callable_attribute(module, name), True
+    holder: ModuleType | None = module
+    if _app_attribute(module) is None and hasattr(module, "__path__"):
+        holder = _import_submodule(module, _APP_SUBMODULE)
+    found = None if holder is None else _app_attribute(holder)
+    if holder is None or found is None:
+        tried = ([name] if name is not None else []) + list(APP_ATTRIBUTES)
+        where = f" (nor its {_APP_SUBMODULE!r} submodule)" if hasattr(module, "__path__") else ""
+        raise MountError(
+            f"cannot mount {_describe(module)}: no attribute "
+            f"{' or '.join(repr(t) for t in tried)} in module {module.__name__!r}{where}"
+        )
+    return _callable_attribute(holder, found), False
+
+
+def _app_attribute(module: ModuleType) -> str | None:
+    """The first of :data:`APP_ATTRIBUTES` that ``module`` has, or None."""
+    return next((attr for attr in APP_ATTRIBUTES if hasattr(module, attr)), None)
+
+
+def _import_submodule(package: ModuleType, name: str) -> ModuleType | None:
+    """Import ``package.name`` when it exists; None when it does not."""
+    full_name = f"{package.__name__}.{name}"
+    if importlib.util.find_spec(full_name) is None:
+        return None
+    return importlib.import_module(full_name)
+
+
+def _callable_attribute(module: ModuleType, attr: str) -> WSGIApp:
+    """``module.attr``, which must exist and be callable."""
+    try:
+        app = getattr(module, attr)
+    except AttributeError:
+        raise MountError(
+            f"cannot mount {_describe(module)}: no attribute {attr!r} in module {module.__name__!r}"
+        ) from None
+    if not callable(app):
+        raise MountError(
+            f"cannot mount {module.__name__}.{attr}: expected a WSGI callable, "
+            f"got {type(app).__name__}"
+        )
+    return app  # type: ignore[no-any-return]
+
+
+def _static_files(directory: str) -> StaticFiles:
+    """A ``StaticFiles`` for ``directory`` (imported here: only static mounts need it)."""
+    from skitai.static import StaticFiles
+
+    return StaticFiles(directory)
+
+
+# -- string targets -----------------------------------------------------------
+
+
+def _load_string(spec: str, base: str) -> _Loaded:
+    """Interpret a string target (see :meth:`MountTable.add`)."""
+    left, attr = _split_attribute(spec)
+    if not left:
+        raise MountError(f"cannot mount {spec!r}: empty target")
+    dotted = _DOTTED_NAME.match(left) is not None
+    if left.endswith(".py") or (attr is not None and not dotted):
+        module, label = _load_path(left, spec, base)
+        return _Loaded(label, module=module, attr=attr)
+    candidate = _abspath(left, base)
+    if dotted and not (os.path.isdir(candidate) and not _is_package_dir(candidate)):
+        module = _import_dotted(left, spec, base)
+        return _Loaded(_module_label(left), module=module, attr=attr)
+    if os.path.isdir(candidate):
+        return _Loaded(_basename(candidate), static_root=candidate)
+    raise MountError(
+        f"cannot mount {spec!r}: no directory {candidate}; expected a directory, a .py file, "
+        "'module:app' or an importable module name"
+    )
+
+
+def _split_attribute(spec: str) -> tuple[str, str | None]:
+    """``"pkg/wsgi:application"`` -> ``("pkg/wsgi", "application")``."""
+    left, colon, right = spec.rpartition(":")
+    if colon and left and right.isidentifier():
+        return left, right
+    return spec, None
+
+
+def _load_path(left: str, spec: str, base: str) -> tuple[ModuleType, str]:
+    """Import the file or package directory ``left`` names; return it and its label."""
+    path = _abspath(left, base)
+    if not path.endswith(".py"):
+        if os.path.isfile(path + ".py"):
+            path += ".py"
+        elif _is_package_dir(path):
+            path = os.path.join(path, "__init__.py")
+        else:
+            raise MountError(f"cannot mount {spec!r}: neither {path}.py nor package {path} exists")
+    elif not os.path.isfile(path):
+        raise MountError(f"cannot mount {spec!r}: file {path} not found")
+    importlib.invalidate_caches()
+    dotted, root = _package_module_name(path)
+    if dotted is not None:
+        return _import_package_file(path, dotted, root, spec), _module_label(dotted)
+    directory, filename = os.path.split(path)
+    stem = filename[: -len(".py")]
+    _ensure_sys_path(directory)
+    label = _basename(directory) if stem in _GENERIC_NAMES else stem
+    return _import_lone_file(path, stem), label
+
+
+def _package_module_name(path: str) -> tuple[str | None, str]:
+    """Dotted name of ``path`` inside its package, and the directory above the top package.
+
+    The name is None when the file is not inside a package (or a directory
+    name is not an identifier), the root is then the file's directory.
+    """
+    directory, filename = os.path.split(path)
+    stem = filename[: -len(".py")]
+    parts = [] if stem == "__init__" else [stem]
+    root = directory
+    while _is_package_dir(root) and os.path.dirname(root) != root:
+        parts.insert(0, os.path.basename(root))
+        root = os.path.dirname(root)
+    if root == directory or not all(part.isidentifier() for part in parts):
+        return None, directory
+    return ".".join(parts), root
+
+
+def _import_package_file(path: str, dotted: str, root: str, spec: str) -> ModuleType:
+    """Import ``dotted`` from ``root`` and check it is the file ``path``."""
+    _ensure_sys_path(root)
+    module = importlib.import_module(dotted)
+    if not _same_file(getattr(module, "__file__", None), path):
+        raise MountError(
+            f"cannot mount {spec!r}: module name {dotted!r} already refers to "
+            f"{getattr(module, '__file__', None)}"
+        )
+    return module
+
+
+def _import_lone_file(path: str, stem: str) -> ModuleType:
+    """Import a file that is not in a package, reusing a module already loaded from it.
+
+    It is imported under its own name when that name finds this very file;
+    otherwise (the name is taken, e.g. a ``json.py``) under a private unique
+    name, so it never shadows another module.
+    """
+    for loaded in (sys.modules.get(stem), sys.modules.get("__main__")):
+        if loaded is not None and _same_file(getattr(loaded, "__file__", None), path):
+            return loaded
+    if stem.isidentifier() and stem not in sys.modules:
+        found = importlib.util.find_spec(stem)
+        if found is not None and _same_file(found.origin, path):
+            return importlib.import_module(stem)
+    return _exec_file(path, _unique_module_name(stem))
+
+
+def _exec_file(path: str, module_name: str) -> ModuleType:
+    """Execute ``path`` as module ``module_name`` (registered in ``sys.modules``)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise MountError(f"cannot mount {path!r}: not a loadable Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
+    return module
+
+
+def _unique_module_name(stem: str) -> str:
+    """A module name for ``stem`` not yet in ``sys.modules``."""
+    base = "_skitai_mount_" + _NOT_WORD.sub("_", stem)
+    name, number = base, 1
+    while name in sys.modules:
+        number += 1
+        name = f"{base}_{number}"
+    return name
+
+
+def _import_dotted(dotted: str, spec: str, base: str) -> ModuleType:
+    """Import ``dotted``, also from ``base`` when its top package or module is there."""
+    top = dotted.partition(".")[0]
+    if os.path.isfile(os.path.join(base, top + ".py")) or os.path.isdir(os.path.join(base, top)):
+        _ensure_sys_path(base)
+        importlib.invalidate_caches()
+    try:
+        return importlib.import_module(dotted)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (dotted == missing or dotted.startswith(missing + ".")):
+            raise MountError(
+                f"cannot mount {spec!r}: no module named {missing!r} "
+                f"(and no directory {os.path.join(base, dotted)})"
+            ) from exc
+        raise
+
+
+# -- small helpers ------------------------------------------------------------
+
+
+def _ensure_sys_path(directory: str) -> None:
+    """Put ``directory`` first on ``sys.path`` unless it is already there."""
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+
+
+def _abspath(path: str, base: str) -> str:
+    """``path`` made absolute against ``base`` (``~`` expanded)."""
+    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
+
+
+def _is_package_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, "__init__.py"))
+
+
+def _same_file(a: str | None, b: str) -> bool:
+    return a is not None and os.path.realpath(a) == os.path.realpath(b)
+
+
+def _basename(path: str) -> str:
+    return os.path.basename(path.rstrip(os.sep)) or path
+
+
+def _module_label(dotted: str) -> str:
+    """Mount name for a module: its last name part that is not generic (``myapp.wsgi`` -> myapp)."""
+    parts = dotted.split(".")
+    while len(parts) > 1 and parts[-1] in _GENERIC_NAMES:
+        parts.pop()
+    return parts[-1]
+
+
+def _callable_label(app: Any) -> str:
+    """Mount name for a callable: its ``__name__``, else its class name in lower case."""
+    name = getattr(app, "__name__", None)
+    if isinstance(name, str) and name.isidentifier():
+        return name
+    return type(app).__name__.lower()
+
+
+def _describe(target: Any) -> str:
+    """A short description of a mount target for error messages."""
+    if isinstance(target, ModuleType):
+        return f"module {target.__name__!r}"
+    text = repr(target)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,1 @@
+"""The asyncio HTTP server: protocols, request bodies, responses and the WSGI container."""

@@ -1,0 +1,181 @@
+"""Request bodies: received on the event loop, read by handler threads.
+
+A body is fed by the protocol (``feed``/``feed_eof``/``abort``, loop side) and
+read through the PEP 3333 ``wsgi.input`` interface (thread side).  Bodies up to
+``Config.body_buffer_size`` are complete before the application is called; a
+larger body streams, with reading paused while the unread buffer is full.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+from .errors import ClientDisconnected, RequestTimeout
+
+
+class RequestBody:
+    """A request body shared between the event loop and one handler thread."""
+
+    __slots__ = (
+        "_chunks",
+        "_buffered",
+        "_complete",
+        "_error",
+        "_cond",
+        "_high_water",
+        "_on_drained",
+        "_paused",
+        "_read_timeout",
+        "received",
+    )
+
+    def __init__(
+        self,
+        high_water: int,
+        read_timeout: float,
+        on_drained: Callable[[], None] | None = None,
+    ) -> None:
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._complete = False
+        self._error: BaseException | None = None
+        self._cond = threading.Condition(threading.Lock())
+        self._high_water = high_water
+        self._on_drained = on_drained
+        self._paused = False
+        self._read_timeout = read_timeout
+        #: total bytes received so far (loop side)
+        self.received = 0
+
+    # -- loop side -----------------------------------------------------------
+    @property
+    def complete(self) -> bool:
+        """True once the whole body has been received."""
+        return self._complete
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet read."""
+        return self._buffered
+
+    def feed(self, data: bytes) -> bool:
+        """Append received bytes; return True when the reader should be paused."""
+        with self._cond:
+            self._chunks.append(data)
+            self._buffered += len(data)
+            self.received += len(data)
+            self._cond.notify()
+            if self._buffered >= self._high_water:
+                self._paused = True
+            return self._paused
+
+    def feed_eof(self) -> None:
+        """Mark the body complete."""
+        with self._cond:
+            self._complete = True
+            self._cond.notify_all()
+
+    def abort(self, error: BaseException) -> None:
+        """Make pending and future reads raise ``error`` (client gone, timeout)."""
+        with self._cond:
+            if not self._complete:
+                self._error = error
+            self._cond.notify_all()
+
+    def take_all(self) -> bytes:
+        """Return and consume everything buffered (loop side, complete bodies)."""
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        self._buffered = 0
+        return data
+
+    # -- thread side (wsgi.input) ------------------------------------------------
+    def _wait(self) -> None:
+        """Block until data, EOF or an error is there (lock held)."""
+        while not self._chunks and not self._complete:
+            if self._error is not None:
+                raise self._error
+            if not self._cond.wait(self._read_timeout):
+                raise RequestTimeout("request body timed out")
+        if not self._chunks and self._error is not None and not self._complete:
+            raise self._error
+
+    def _consumed(self, size: int) -> None:
+        """Account for ``size`` bytes read; resume the reader below half water."""
+        self._buffered -= size
+        if self._paused and self._buffered <= self._high_water // 2:
+            self._paused = False
+            if self._on_drained is not None:
+                self._on_drained()
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read up to ``size`` bytes (all remaining when negative or None)."""
+        if size is None or size < 0:
+            parts = []
+            while True:
+                chunk = self.read(65536)
+                if not chunk:
+                    return b"".join(parts)
+                parts.append(chunk)
+        if size == 0:
+            return b""
+        with self._cond:
+            self._wait()
+            if not self._chunks:
+                return b""
+            chunk = self._chunks[0]
+            if len(chunk) <= size:
+                self._chunks.pop(0)
+            else:
+                self._chunks[0] = chunk[size:]
+                chunk = chunk[:size]
+            self._consumed(len(chunk))
+            return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        """Read one line (up to and including ``\\n``), at most ``size`` bytes."""
+        parts: list[bytes] = []
+        total = 0
+        with self._cond:
+            while size < 0 or total < size:
+                self._wait()
+                if not self._chunks:
+                    break
+                chunk = self._chunks[0]
+                limit = len(chunk) if size < 0 else min(len(chunk), size - total)
+                end = chunk.find(b"\n", 0, limit)
+                take = limit if end < 0 else end + 1
+                if take == len(chunk):
+                    self._chunks.pop(0)
+                else:
+                    self._chunks[0] = chunk[take:]
+                parts.append(chunk[:take])
+                total += take
+                self._consumed(take)
+                if end >= 0:
+                    break
+        return b"".join(parts)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        """Read lines until EOF (or about ``hint`` bytes)."""
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+
+__all__ = ["RequestBody", "ClientDisconnected"]

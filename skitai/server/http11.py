@@ -1,0 +1,383 @@
+"""HTTP/1.1 connections on asyncio, parsed by ``httptools`` (llhttp).
+
+``HttpProtocol`` owns one connection: it feeds bytes to the parser, enforces
+the limits of :mod:`skitai.config` (414, 431, 413, 408), refuses ambiguous
+framing (RFC 9112 §6, request smuggling) with 400 and a closed connection,
+keeps pipelined requests in order, and hands each complete request head to
+the server's dispatcher as an :class:`~skitai.server.exchange.Exchange`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+import httptools
+
+from .body import RequestBody
+from .errors import (
+    BadRequest,
+    ClientDisconnected,
+    ContentTooLarge,
+    HeadersTooLarge,
+    ProtocolError,
+    RequestTimeout,
+    URITooLong,
+)
+from .exchange import Exchange
+
+if TYPE_CHECKING:
+    from .state import ServerState
+
+#: Parsed requests allowed to wait behind the one being answered.
+MAX_PIPELINE = 16
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One HTTP/1.x connection."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.config = state.config
+        self.loop = state.loop
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.peer: tuple[str, int] = ("", 0)
+        self.sockname: tuple[str, int] = ("", 0)
+        self.scheme = "http"
+        #: parsed exchanges in arrival order; the first one is being answered
+        self.pipeline: deque[Exchange] = deque()
+        #: set while the transport accepts more output (thread-side flow control)
+        self.writable = threading.Event()
+        self.writable.set()
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self.lost = False
+        #: close once the exchanges in the pipeline are answered
+        self.closing = False
+        self._pending_error: ProtocolError | None = None
+        self._reading_paused = False
+        # parser state of the request being received
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._head_size = 0
+        self._in_head = False
+        self._receiving: Exchange | None = None
+        self._head_started = 0.0
+        self._last_data = 0.0
+        self._idle_since = 0.0
+        self._requests = 0
+
+    # -- asyncio.Protocol ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        sockname = transport.get_extra_info("sockname")
+        if isinstance(peer, tuple):
+            self.peer = (str(peer[0]), int(peer[1]))
+        if isinstance(sockname, tuple):
+            self.sockname = (str(sockname[0]), int(sockname[1]))
+        if transport.get_extra_info("sslcontext") is not None:
+            self.scheme = "https"
+        self._idle_since = self.state.now
+        if not self.state.add_connection(self):
+            self.transport.write(
+                _simple_response("503 Service Unavailable", "server is at its connection limit")
+            )
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
+        self.lost = True
+        self.state.remove_connection(self)
+        self.writable.set()
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+        error = ClientDisconnected("client disconnected")
+        for exchange in self.pipeline:
+            if exchange.body is not None:
+                exchange.body.abort(error)
+        if self._receiving is not None and self._receiving.body is not None:
+            self._receiving.body.abort(error)
+        self.transport = None
+
+    def pause_writing(self) -> None:  # noqa: D102
+        self.writable.clear()
+
+    def resume_writing(self) -> None:  # noqa: D102
+        self.writable.set()
+        if self._drain_waiter is not None and not self._drain_waiter.done():
+            self._drain_waiter.set_result(None)
+
+    async def drain(self) -> None:
+        """Wait (on the loop) until the transport accepts more output."""
+        if self.writable.is_set() or self.lost:
+            return
+        self._drain_waiter = self.loop.create_future()
+        await self._drain_waiter
+
+    def data_received(self, data: bytes) -> None:  # noqa: D102
+        self._last_data = self.state.now
+        if self._in_head:
+            self._head_size += len(data)
+            if self._head_size > self.config.max_header_size + self.config.max_uri_size:
+                self._reject(HeadersTooLarge("request head too large"))
+                return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # No protocol upgrades on this path: answer the request, then close.
+            self.closing = True
+            self._pause_reading()
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ProtocolError):
+                self._reject(cause)
+            else:
+                raise
+        except httptools.HttpParserError as exc:
+            self._reject(BadRequest(f"malformed request: {exc}"))
+        except ProtocolError as exc:
+            self._reject(exc)
+
+    def eof_received(self) -> bool | None:  # noqa: D102
+        if self._receiving is not None and self._receiving.body is not None:
+            self._receiving.body.abort(ClientDisconnected("client closed mid-body"))
+        self.closing = True
+        if not self.pipeline:
+            return None  # close now
+        return True  # keep the write side open to answer what is pending
+
+    # -- httptools callbacks -------------------------------------------------------------
+    def on_message_begin(self) -> None:  # noqa: D102
+        self._url = b""
+        self._headers = []
+        self._head_size = 0
+        self._in_head = True
+        self._head_started = self.state.now
+
+    def on_url(self, url: bytes) -> None:  # noqa: D102
+        self._url += url
+        if len(self._url) > self.config.max_uri_size:
+            raise URITooLong(f"request target longer than {self.config.max_uri_size} bytes")
+
+    def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:  # noqa: D102
+        self._in_head = False
+        size = sum(len(k) + len(v) + 4 for k, v in self._headers)
+        if size > self.config.max_header_size:
+            raise HeadersTooLarge(f"request headers larger than {self.config.max_header_size} bytes")
+        version = self.parser.get_http_version()
+        content_length, chunked, expect = _check_framing(self._headers, version)
+        body = None
+        limit = 0
+        if chunked or content_length:
+            limit = self.state.body_limit(self._url)
+            if content_length is not None and content_length > limit:
+                raise ContentTooLarge(f"request body larger than {limit} bytes")
+            body = RequestBody(
+                self.config.body_buffer_size, self.config.body_timeout, self._body_drained
+            )
+        exchange = Exchange(
+            self,
+            self.parser.get_method().decode("ascii"),
+            self._url,
+            version,
+            self._headers,
+            self.parser.should_keep_alive(),
+            body,
+            content_length,
+            expect,
+        )
+        exchange.body_limit = limit
+        self._requests += 1
+        self._receiving = exchange
+        self.pipeline.append(exchange)
+        if len(self.pipeline) > MAX_PIPELINE:
+            self._pause_reading()
+        if len(self.pipeline) == 1:
+            self._advance()
+
+    def on_body(self, data: bytes) -> None:  # noqa: D102
+        exchange = self._receiving
+        if exchange is None or exchange.body is None:
+            return
+        body = exchange.body
+        full = body.feed(data)
+        limit = exchange.body_limit
+        if body.received > limit:
+            error = ContentTooLarge(f"request body larger than {limit} bytes")
+            if exchange.dispatched:
+                body.abort(error)
+                self.closing = True
+                self._pause_reading()
+                return
+            raise error
+        if full:
+            if exchange.dispatched or exchange is not self.pipeline[0]:
+                self._pause_reading()
+            else:
+                self._advance()
+
+    def on_message_complete(self) -> None:  # noqa: D102
+        exchange = self._receiving
+        self._receiving = None
+        if exchange is not None and exchange.body is not None:
+            exchange.body.feed_eof()
+            if self.pipeline and exchange is self.pipeline[0]:
+                self._advance()
+
+    # -- pipeline --------------------------------------------------------------------------
+    def _advance(self) -> None:
+        """Dispatch the first exchange of the pipeline once it is ready."""
+        if not self.pipeline:
+            return
+        exchange = self.pipeline[0]
+        if exchange.dispatched:
+            return
+        body = exchange.body
+        if body is not None and not body.complete:
+            exchange.send_continue()
+            if body.buffered < self.config.body_buffer_size:
+                return
+        exchange.dispatched = True
+        self.state.dispatch(exchange)
+
+    def exchange_done(self, exchange: Exchange) -> None:
+        """Called by an exchange when its response is complete."""
+        if self.pipeline and self.pipeline[0] is exchange:
+            self.pipeline.popleft()
+        self.state.log_access(exchange)
+        if self.transport is None:
+            return
+        if not exchange.keep_alive or exchange is self._receiving:
+            # Unread body or a close requested: nothing more on this connection.
+            self.closing = True
+            self.pipeline.clear()
+        if self.pipeline:
+            self._advance()
+            if self._reading_paused and len(self.pipeline) <= MAX_PIPELINE // 2:
+                self._resume_reading()
+            return
+        if self._pending_error is not None:
+            self._send_error(self._pending_error)
+            return
+        if self.closing:
+            self.transport.close()
+            return
+        self._idle_since = self.state.now
+        if self._reading_paused:
+            self._resume_reading()
+
+    # -- errors, timeouts, shutdown --------------------------------------------------------
+    def _reject(self, error: ProtocolError) -> None:
+        """Answer a protocol error after the exchanges ahead of it, then close."""
+        self.closing = True
+        self._in_head = False
+        self._pause_reading()
+        receiving = self._receiving
+        self._receiving = None
+        if receiving is not None and receiving in self.pipeline and not receiving.dispatched:
+            self.pipeline.remove(receiving)
+        elif receiving is not None and receiving.body is not None:
+            receiving.body.abort(error)
+        if self.pipeline:
+            self._pending_error = error
+        else:
+            self._send_error(error)
+
+    def _send_error(self, error: ProtocolError) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_simple_response(error.status, str(error)))
+            self.transport.close()
+        self.state.log_error(self, error)
+
+    def check_timeouts(self, now: float) -> None:
+        """Enforce the head, body and keep-alive timeouts (called each second)."""
+        if self.transport is None:
+            return
+        config = self.config
+        if self._in_head:
+            if now - self._head_started > config.header_timeout:
+                self._reject(RequestTimeout("request head not received in time"))
+        elif self._receiving is not None:
+            if now - self._last_data > config.body_timeout:
+                self._reject(RequestTimeout("request body stalled"))
+        elif not self.pipeline:
+            limit = config.keepalive_timeout if self._requests else config.header_timeout
+            if now - self._idle_since > limit:
+                self.transport.close()
+
+    def shutdown(self) -> None:
+        """Close when idle, otherwise after the responses in progress."""
+        self.closing = True
+        if self.transport is not None and not self.pipeline and not self._in_head:
+            self.transport.close()
+
+    def _body_drained(self) -> None:
+        """Called from a handler thread when it has read the body buffer down."""
+        self.loop.call_soon_threadsafe(self._resume_if_drained)
+
+    def _resume_if_drained(self) -> None:
+        if self._reading_paused and len(self.pipeline) <= MAX_PIPELINE // 2:
+            self._resume_reading()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        if self._reading_paused and self.transport is not None and not self.closing:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+
+def _check_framing(
+    headers: list[tuple[bytes, bytes]], version: str
+) -> tuple[int | None, bool, bool]:
+    """Validate Host and body framing (RFC 9112 §3.2, §6); return (length, chunked, expect)."""
+    hosts = 0
+    lengths: list[bytes] = []
+    codings: list[bytes] = []
+    expect = False
+    for name, value in headers:
+        if name == b"host":
+            hosts += 1
+        elif name == b"content-length":
+            lengths.append(value.strip())
+        elif name == b"transfer-encoding":
+            codings.append(value)
+        elif name == b"expect":
+            if value.strip().lower() != b"100-continue":
+                raise ProtocolError("unsupported Expect value", "417 Expectation Failed")
+            expect = True
+    if version == "1.1" and hosts != 1:
+        raise BadRequest("a HTTP/1.1 request needs exactly one Host header")
+    if hosts > 1:
+        raise BadRequest("duplicate Host header")
+    if codings:
+        if lengths:
+            raise BadRequest("both Content-Length and Transfer-Encoding")
+        if version != "1.1" or [c.strip().lower() for c in codings] != [b"chunked"]:
+            raise BadRequest("unsupported Transfer-Encoding")
+        return None, True, expect
+    if not lengths:
+        return None, False, expect
+    if len(set(lengths)) > 1 or not lengths[0].isdigit():
+        raise BadRequest("invalid Content-Length")
+    return int(lengths[0]), False, expect
+
+
+def _simple_response(status: str, message: str) -> bytes:
+    """A complete plain-text response that closes the connection."""
+    body = (message + "\n").encode("utf-8", "replace")
+    return (
+        f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1") + body
+
+
+__all__ = ["HttpProtocol"]

@@ -1,0 +1,108 @@
+"""Suite-wide fixtures and the PostgreSQL policy.
+
+* ``pg_dsn`` — a fresh PostgreSQL database for the test session, on the local
+  server (127.0.0.1:5432, user ``postgres``); the test is skipped when the server
+  is unreachable.  Any test using it is marked ``postgres`` automatically.
+* ``ATILA_STACK_REQUIRE_PG=1`` (set by ``.ci/run``) turns the skip of a
+  ``postgres``-marked test into a failure, so CI can never pass without the
+  database tests having run.
+* ``free_port`` — an unused TCP port on 127.0.0.1 for a real server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Generator, Iterator
+
+import pytest
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_USER = "postgres"
+PG_ADMIN_DB = "postgres"
+REQUIRE_PG_ENV = "ATILA_STACK_REQUIRE_PG"
+
+
+def pg_required() -> bool:
+    """Whether skipping a PostgreSQL test must fail the run."""
+    return os.environ.get(REQUIRE_PG_ENV, "") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses ``pg_dsn`` as ``postgres`` (so the policy applies)."""
+    for item in items:
+        if "pg_dsn" in getattr(item, "fixturenames", ()) and not item.get_closest_marker(
+            "postgres"
+        ):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        reason = str(longrepr[2])
+        return reason.removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under ``ATILA_STACK_REQUIRE_PG=1``, report a skipped ``postgres`` test as failed."""
+    report = yield
+    if (
+        report.skipped
+        and not hasattr(report, "wasxfail")
+        and pg_required()
+        and item.get_closest_marker("postgres") is not None
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL required but unavailable: {_skip_reason(report)}"
+    return report
+
+
+def _pg_reachable() -> str | None:
+    """``None`` when the PostgreSQL port accepts connections, else why not."""
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1.0):
+            return None
+    except OSError as exc:
+        return f"cannot connect to {PG_HOST}:{PG_PORT}: {exc}"
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """DSN (``postgresql://`` URL) of a fresh database, created once per test session.
+
+    The database is named ``atila_stack_test_<pid>`` and dropped at session end.
+    """
+    problem = _pg_reachable()
+    if problem is not None:
+        pytest.skip(problem)
+    psycopg2 = pytest.importorskip("psycopg2")
+
+    dbname = f"atila_stack_test_{os.getpid()}"
+    try:
+        admin = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB)
+    except psycopg2.OperationalError as exc:
+        pytest.skip(f"cannot log in to PostgreSQL as {PG_USER}: {exc}".strip())
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{dbname}"')
+        yield f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{dbname}"
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, then release)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
