@@ -27,22 +27,17 @@ __version__ = "0.1.0"
 engine = Engine()
 
 
-def mount(point: str, target: Any, name: Any = None, pref: Any = None, **kwargs: Any) -> Any:
+def mount(point: str, target: Any, *args: Any, name: Any = None, pref: Any = None) -> Any:
     """Mount ``target`` at URL prefix ``point`` (spec: "Simple App", "Runtime App Preference").
 
     ``target`` is a WSGI callable (an Atila app or any other), a module or
     package that has an app, a file path such as ``"app_v1/app.py"`` (with
-    the app's attribute name as ``name``), a ``"pkg/wsgi:application"``
-    spec, or a directory of static files.  ``name`` may be omitted and
-    ``pref`` given third: ``mount("/", app, pref)``.
+    the app's attribute name), a ``"pkg/wsgi:application"`` spec, or a
+    directory of static files.  After the target come, in any order, the app
+    name and the preference: ``mount("/", app, "app", pref)``,
+    ``mount("/", app, pref)``, ``mount("/", pwa, pref, name="myapp")``.
     """
-    if "name" in kwargs:
-        name = kwargs.pop("name")
-    if "pref" in kwargs:
-        pref = kwargs.pop("pref")
-    if kwargs:
-        raise TypeError(f"mount() got unexpected keyword arguments {sorted(kwargs)}")
-    return engine.mount(point, target, name, pref)
+    return engine.mount(point, target, *args, name=name, pref=pref)
 
 
 def preference(**attributes: Any) -> Preference:

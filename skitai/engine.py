@@ -32,17 +32,11 @@ class Engine:
         self.mounts = MountTable()
 
     def mount(
-        self,
-        point: str,
-        target: Any,
-        name: Any = None,
-        pref: Any = None,
-        *,
-        base_dir: str | None = None,
+        self, point: str, target: Any, *args: Any, name: Any = None, pref: Any = None
     ) -> Mount | list[Mount]:
         """Mount ``target`` at URL prefix ``point`` (see :func:`skitai.mount`)."""
-        name, pref = normalize_mount_args(target, name, pref)
-        return self.mounts.add(point, target, name, pref, base_dir=base_dir or script_dir())
+        name, pref = normalize_mount_args(target, *args, name=name, pref=pref)
+        return self.mounts.add(point, target, name, pref, base_dir=script_dir())
 
     def run(self, **options: Any) -> int:
         """Parse the command line over ``options`` and serve or run a daemon command."""

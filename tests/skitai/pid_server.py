@@ -49,10 +49,14 @@ async def _serve(sock: socket.socket, graceful: float) -> None:
     server = await asyncio.start_server(_handle, sock=sock)
     await stopping.wait()
     server.close()
-    await asyncio.sleep(0)  # let connections accepted just now start their handler
-    in_flight = asyncio.all_tasks() - {asyncio.current_task()}
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=graceful)
+    # Connections accepted just before close() are tasks that spawn their
+    # handler later: wait until no other task is left, not for one snapshot.
+    deadline = loop.time() + graceful
+    while (remaining := deadline - loop.time()) > 0:
+        in_flight = asyncio.all_tasks() - {asyncio.current_task()}
+        if not in_flight:
+            break
+        await asyncio.wait(in_flight, timeout=remaining)
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,0 +1,82 @@
+"""Exceptions that carry the HTTP status they are answered with.
+
+``HTTPError`` is what ``was.Error`` names in handlers::
+
+    raise was.Error("404 Not Found", "no such photo")
+    assert name.endswith(".png"), was.Error("400 Bad Request", "png only")
+
+The app turns it (and any other exception, as a 500) into an error response
+through its error handlers; see :mod:`atila.app`.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+
+def status_line(status: int | str) -> str:
+    """Normalise ``404`` / ``"404"`` / ``"404 Not Found"`` to a full status line."""
+    if isinstance(status, int) or (isinstance(status, str) and status.strip().isdigit()):
+        code = int(status)
+        try:
+            return f"{code} {HTTPStatus(code).phrase}"
+        except ValueError:
+            return f"{code} Unknown"
+    text = str(status).strip()
+    if len(text) < 3 or not text[:3].isdigit():
+        raise ValueError(f"invalid HTTP status {status!r}")
+    if len(text) == 3:
+        return status_line(int(text))
+    return text
+
+
+class HTTPError(Exception):
+    """Abort the request with ``status`` (``was.Error``).
+
+    ``message`` is the short explanation shown to the client; ``detail`` a
+    longer one; ``code`` an application error code (``errno`` in the error
+    dict); ``more_info`` a URL documenting the error.
+    """
+
+    def __init__(
+        self,
+        status: int | str = "500 Internal Server Error",
+        message: str = "",
+        code: int | str | None = None,
+        detail: str | None = None,
+        more_info: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.status = status_line(status)
+        self.code = int(self.status[:3])
+        self.message = message or self.status[4:]
+        self.errno = code
+        self.detail = detail
+        self.more_info = more_info
+        self.headers = list(headers or [])
+        self.extra = extra
+        super().__init__(self.status, self.message)
+
+
+class ParameterError(HTTPError):
+    """A request parameter is missing, unexpected or invalid (400).
+
+    ``param`` names the offending parameter; the JSON error body names it too.
+    """
+
+    def __init__(self, param: str, message: str, status: int | str = 400) -> None:
+        super().__init__(status, message, detail=f"parameter: {param}")
+        self.param = param
+
+
+class NotAllowed(HTTPError):
+    """The route exists but not for this method (405 with ``Allow``)."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(405, "method not allowed", headers=[("Allow", ", ".join(allowed))])
+        self.allowed = allowed
+
+
+__all__ = ["HTTPError", "NotAllowed", "ParameterError", "status_line"]
