@@ -307,7 +307,13 @@ def stop(config: Config) -> int:
         pid_file.remove()
         print("not running", file=sys.stderr)
         return 1
-    os.kill(pid, signal.SIGTERM)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except PermissionError:
+        print(f"cannot stop pid {pid}: permission denied", file=sys.stderr)
+        return 1
+    except ProcessLookupError:
+        pass
     deadline = time.monotonic() + config.graceful_timeout + STOP_MARGIN
     while is_running(pid):
         if time.monotonic() >= deadline:

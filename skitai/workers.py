@@ -37,6 +37,7 @@ import select
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -166,6 +167,8 @@ class Supervisor:
         workers keep failing to start.  Signal handlers are restored on return;
         the listening socket is left open for the caller to close.
         """
+        if threading.active_count() > 1:
+            logger.warning("forking workers while other threads run: they will not exist there")
         self._install_signals()
         try:
             for index in range(self._config.workers):
@@ -213,6 +216,8 @@ class Supervisor:
         """Sleep until a signal arrives or ``timeout`` seconds pass."""
         assert self._wake_fds is not None
         read_fd = self._wake_fds[0]
+        if self._pending:  # a handler ran after the last check: do not sleep
+            timeout = 0
         poller = select.poll()
         poller.register(read_fd, select.POLLIN)
         poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1))
@@ -271,8 +276,7 @@ class Supervisor:
 
     def _spawn(self, index: int) -> None:
         """Fork a worker for slot ``index``."""
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush_stdio()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED_SIGNALS)
         try:
             pid = os.fork()

@@ -1,0 +1,9 @@
+"""The Django WSGI application, mounted by ``serve.py`` at ``/admin``."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
+
+application = get_wsgi_application()
