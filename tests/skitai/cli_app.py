@@ -20,7 +20,7 @@ from skitai.config import Config
 def serve(config: Config) -> int:
     """Print the working directory, then run the pid server."""
     print(f"cwd {os.getcwd()}", flush=True)
-    return serve_pids(config, crash=cli.options().crash)
+    return serve_pids(config, mode="crash" if cli.options().crash else "ok")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@ Used by test_workers.py and test_cli.py as a subprocess script (never imported
 by pytest as a test module).  Run as a script it binds an ephemeral port,
 prints ``port N`` on stdout, then supervises its workers in the foreground::
 
-    python pid_server.py --workers 2 [--graceful 5] [--crash] [--user NAME]
+    python pid_server.py --workers 2 [--graceful 5] [--mode MODE] [--user NAME]
+
+Modes: ``ok``; ``crash`` (every worker fails at start); ``stubborn`` (workers
+ignore SIGTERM and SIGINT, so only SIGKILL stops them).
 
 Paths: ``/`` answers the pid; ``/slow`` sends its head at once and the body
 (the pid) after SLOW_SECONDS; ``/hold`` answers the pid then blocks the whole
@@ -30,22 +33,25 @@ SLOW_SECONDS = 0.5
 HOLD_LIMIT_SECONDS = 10.0
 
 
-def make_worker_main(graceful: float, crash: bool = False) -> Callable[[socket.socket, int], None]:
-    """Return a ``worker_main`` serving pids (or failing at start when ``crash``)."""
+def make_worker_main(graceful: float, mode: str = "ok") -> Callable[[socket.socket, int], None]:
+    """Return a ``worker_main`` serving pids, behaving as ``mode`` says."""
 
     def worker_main(sock: socket.socket, index: int) -> None:
-        if crash:
+        if mode == "crash":
             raise RuntimeError(f"worker {index} cannot start: simulated failure")
-        asyncio.run(_serve(sock, graceful))
+        asyncio.run(_serve(sock, graceful, stubborn=mode == "stubborn"))
 
     return worker_main
 
 
-async def _serve(sock: socket.socket, graceful: float) -> None:
+async def _serve(sock: socket.socket, graceful: float, stubborn: bool) -> None:
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stopping.set)
+        if stubborn:
+            signal.signal(sig, signal.SIG_IGN)
+        else:
+            loop.add_signal_handler(sig, stopping.set)
     server = await asyncio.start_server(_handle, sock=sock)
     await stopping.wait()
     server.close()
@@ -82,12 +88,12 @@ async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
         writer.close()
 
 
-def serve(config: Config, crash: bool = False) -> int:
+def serve(config: Config, mode: str = "ok") -> int:
     """Bind ``config.ip:config.port``, print the port, supervise until stopped."""
     sock = create_listener(config.ip, config.port, config.backlog)
     try:
         print(f"port {sock.getsockname()[1]}", flush=True)
-        worker_main = make_worker_main(config.graceful_timeout, crash)
+        worker_main = make_worker_main(config.graceful_timeout, mode)
         return Supervisor(config, sock, worker_main).run()
     finally:
         sock.close()
@@ -97,13 +103,13 @@ def _main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--graceful", type=float, default=5.0)
-    parser.add_argument("--crash", action="store_true")
+    parser.add_argument("--mode", choices=["ok", "crash", "stubborn"], default="ok")
     parser.add_argument("--user", default="")
     args = parser.parse_args()
     config = Config(
         port=0, workers=args.workers, graceful_timeout=args.graceful, user=args.user, backlog=128
     )
-    return serve(config, crash=args.crash)
+    return serve(config, mode=args.mode)
 
 
 if __name__ == "__main__":

@@ -250,13 +250,25 @@ def test_sighup_replaces_every_worker_without_refusing(
 
 
 def test_crash_loop_makes_master_exit_non_zero(start_master: Callable[..., Master]) -> None:
-    master = start_master("--workers", "2", "--crash")
+    master = start_master("--workers", "2", "--mode", "crash")
     assert master.proc.wait(WAIT_SECONDS) == 1
     log = master.stderr()
     assert "RuntimeError: worker 0 cannot start: simulated failure" in log
     assert "5 times in a row; giving up" in log
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", master.port), timeout=5).close()
+
+
+def test_second_sigint_kills_workers_that_ignore_sigterm(
+    start_master: Callable[..., Master],
+) -> None:
+    master = start_master("--workers", "2", "--mode", "stubborn", "--graceful", "60")
+    workers = master.wait_ready(2)
+    master.proc.send_signal(signal.SIGINT)
+    assert master.answers()  # the workers ignored SIGTERM and still serve
+    master.proc.send_signal(signal.SIGINT)
+    assert master.proc.wait(WAIT_SECONDS) == 0  # long before graceful_timeout
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
 
 
 def test_worker_that_cannot_switch_user_says_why(start_master: Callable[..., Master]) -> None:
