@@ -37,6 +37,7 @@ __all__ = [
     "Option",
     "OptionRegistry",
     "PidFile",
+    "Serve",
     "add_option",
     "build_parser",
     "is_running",
@@ -379,9 +380,11 @@ def _detach(config: Config, serve: Serve, write_fd: int) -> NoReturn:
     except BaseException:  # noqa: BLE001 - a forked child must report and exit, never unwind
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        os._exit(code)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
 
 
 def _run_daemon(config: Config, serve: Serve, write_fd: int) -> int:

@@ -16,7 +16,7 @@ from .mounts import Mount, MountTable
 from .server.exchange import Exchange
 from .server.threads import HandlerPool
 from .server.wsgi import WSGIContainer, split_path
-from .static import StaticResponse
+from .static import StaticResponse, fs_path
 
 logger = logging.getLogger("skitai.dispatch")
 
@@ -51,7 +51,9 @@ class MountDispatcher:
         """Answer ``exchange`` (event loop)."""
         if not exchange.path.startswith(b"/"):
             if exchange.path == b"*" and exchange.method == "OPTIONS":
-                exchange.respond("200 OK", [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")])
+                exchange.respond(
+                    "200 OK", [("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")]
+                )
                 return
             exchange.respond("400 Bad Request", [_TEXT], b"request target must be a path\n")
             return
@@ -69,14 +71,17 @@ class MountDispatcher:
 
     def _serve_static(self, exchange: Exchange, mount: Mount, path: str) -> None:
         assert mount.static is not None
-        relative = mount.relative(path).encode("latin-1").decode("utf-8", "surrogateescape")
+        # "" is the mount point itself: StaticFiles redirects it to "<point>/".
+        relative = fs_path(mount.relative(path))
         headers = {
             name.decode("latin-1"): value.decode("latin-1") for name, value in exchange.headers
         }
-        response = mount.static.prepare(exchange.method, relative or "/", headers)
+        response = mount.static.prepare(exchange.method, relative, headers)
         status = f"{response.status} {response.reason}"
         if response.status in (301, 302, 307, 308):
-            response.headers = [self._absolute_location(mount, exchange, h) for h in response.headers]
+            response.headers = [
+                self._absolute_location(mount, exchange, h) for h in response.headers
+            ]
         if response.path is None:
             exchange.respond(status, response.headers, response.body)
             return
@@ -96,7 +101,9 @@ class MountDispatcher:
         task.add_done_callback(lambda _task: file.close())
 
     @staticmethod
-    def _absolute_location(mount: Mount, exchange: Exchange, header: tuple[str, str]) -> tuple[str, str]:
+    def _absolute_location(
+        mount: Mount, exchange: Exchange, header: tuple[str, str]
+    ) -> tuple[str, str]:
         name, value = header
         if name.lower() != "location":
             return header
@@ -108,4 +115,3 @@ class MountDispatcher:
 
 
 __all__ = ["MountDispatcher"]
-

@@ -127,7 +127,11 @@ class Mount:
         self._prefix = "" if root else self.point + "/"
         self._cut = 0 if root else len(self.point)
         if self.static is not None:
-            self._route = self.static.has_route
+            from skitai.static import fs_path
+
+            has_file = self.static.has_route
+            # Request paths are PEP 3333 strings (bytes as latin-1); files are named in UTF-8.
+            self._route = lambda path: has_file(fs_path(path))
         elif isinstance(self.app, RoutableApp):
             self._route = self.app.has_route
         else:

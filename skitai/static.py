@@ -27,7 +27,7 @@ from http import HTTPStatus
 from typing import NamedTuple
 from urllib.parse import unquote
 
-__all__ = ["StaticFiles", "StaticResponse"]
+__all__ = ["StaticFiles", "StaticResponse", "fs_path"]
 
 #: Methods that serve files; anything else gets ``405`` with this ``Allow`` value.
 ALLOWED_METHODS = ("GET", "HEAD")
@@ -51,6 +51,15 @@ _RANGE_SPEC = re.compile(r"([0-9]*)-([0-9]*)")
 _REASONS = {HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE: "Range Not Satisfiable"}
 #: Stand-in for range positions too long to be real offsets (and too long for ``int()``).
 _HUGE = 1 << 62
+
+
+def fs_path(wsgi_path: str) -> str:
+    """A PEP 3333 path (decoded bytes as latin-1 characters) as a file system path string.
+
+    ``"/caf\xc3\xa9"`` becomes ``"/café"``; bytes that are not UTF-8 are kept
+    as surrogate escapes, so ``os`` functions see the original bytes.
+    """
+    return wsgi_path.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 @dataclasses.dataclass(slots=True)

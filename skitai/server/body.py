@@ -71,8 +71,10 @@ class RequestBody:
             return self._paused
 
     def feed_eof(self) -> None:
-        """Mark the body complete."""
+        """Mark the body complete (unless it was aborted: the error stays)."""
         with self._cond:
+            if self._error is not None:
+                return
             self._complete = True
             self._cond.notify_all()
 

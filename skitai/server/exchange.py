@@ -45,20 +45,29 @@ def _no_body_status(code: int) -> bool:
 
 
 def accepts_gzip(value: bytes) -> bool:
-    """Return True when an ``Accept-Encoding`` value admits gzip (q > 0)."""
+    """Return True when an ``Accept-Encoding`` value admits gzip (q > 0).
+
+    An explicit ``gzip`` entry wins over ``*`` wherever it appears
+    (``*, gzip;q=0`` refuses gzip).
+    """
+    star = False
     for item in value.lower().split(b","):
         coding, _, params = item.partition(b";")
-        if coding.strip() not in (b"gzip", b"*"):
+        coding = coding.strip()
+        if coding not in (b"gzip", b"*"):
             continue
+        accepted = True
         for param in params.split(b";"):
             key, _, q = param.strip().partition(b"=")
             if key == b"q":
                 try:
-                    return float(q) > 0
+                    accepted = float(q) > 0
                 except ValueError:
-                    return False
-        return True
-    return False
+                    accepted = False
+        if coding == b"gzip":
+            return accepted
+        star = accepted
+    return star
 
 
 class Exchange:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from time import monotonic
 from typing import TYPE_CHECKING
 
 import httptools
@@ -42,6 +43,8 @@ class HttpProtocol(asyncio.Protocol):
         self.state = state
         self.config = state.config
         self.loop = state.loop
+        #: largest request head (line + headers) held before refusing with 431
+        self._head_limit = self.config.max_header_size + self.config.max_uri_size
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.peer: tuple[str, int] = ("", 0)
@@ -63,6 +66,8 @@ class HttpProtocol(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
         self._in_head = False
+        #: size of the chunk being fed, counted as head bytes if a message begins it
+        self._chunk_size = 0
         self._receiving: Exchange | None = None
         self._head_started = 0.0
         self._last_data = 0.0
@@ -80,7 +85,7 @@ class HttpProtocol(asyncio.Protocol):
             self.sockname = (str(sockname[0]), int(sockname[1]))
         if transport.get_extra_info("sslcontext") is not None:
             self.scheme = "https"
-        self._idle_since = self.state.now
+        self._idle_since = monotonic()
         if not self.state.add_connection(self):
             self.transport.write(
                 _simple_response("503 Service Unavailable", "server is at its connection limit")
@@ -117,12 +122,14 @@ class HttpProtocol(asyncio.Protocol):
         await self._drain_waiter
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
-        self._last_data = self.state.now
+        # Timestamps are exact (one clock read per chunk): the coarse clock of
+        # ServerState can be up to a tick old and would cut timeouts short.
+        self._last_data = monotonic()
         if self._in_head:
+            # Checked after feeding: the head may end early in this chunk, and
+            # what follows it (pipelined requests) is not part of it.
             self._head_size += len(data)
-            if self._head_size > self.config.max_header_size + self.config.max_uri_size:
-                self._reject(HeadersTooLarge("request head too large"))
-                return
+        self._chunk_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -139,6 +146,12 @@ class HttpProtocol(asyncio.Protocol):
             self._reject(BadRequest(f"malformed request: {exc}"))
         except ProtocolError as exc:
             self._reject(exc)
+        else:
+            # Still inside a head: llhttp buffers the unfinished line (one
+            # chunk at most past the limit), so this is where a head too large
+            # is noticed, whether it began in this chunk or earlier.
+            if self._in_head and self._head_size > self._head_limit:
+                self._reject(HeadersTooLarge("request head too large"))
 
     def eof_received(self) -> bool | None:  # noqa: D102
         if self._receiving is not None and self._receiving.body is not None:
@@ -152,9 +165,12 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:  # noqa: D102
         self._url = b""
         self._headers = []
-        self._head_size = 0
+        # A message that begins a chunk owns (at most) all of it; one that
+        # follows another message in the same chunk is counted from the next.
+        self._head_size = self._chunk_size
+        self._chunk_size = 0
         self._in_head = True
-        self._head_started = self.state.now
+        self._head_started = self._last_data
 
     def on_url(self, url: bytes) -> None:  # noqa: D102
         self._url += url
@@ -168,7 +184,9 @@ class HttpProtocol(asyncio.Protocol):
         self._in_head = False
         size = sum(len(k) + len(v) + 4 for k, v in self._headers)
         if size > self.config.max_header_size:
-            raise HeadersTooLarge(f"request headers larger than {self.config.max_header_size} bytes")
+            raise HeadersTooLarge(
+                f"request headers larger than {self.config.max_header_size} bytes"
+            )
         version = self.parser.get_http_version()
         content_length, chunked, expect = _check_framing(self._headers, version)
         body = None
@@ -201,6 +219,7 @@ class HttpProtocol(asyncio.Protocol):
             self._advance()
 
     def on_body(self, data: bytes) -> None:  # noqa: D102
+        self._chunk_size = 0
         exchange = self._receiving
         if exchange is None or exchange.body is None:
             return
@@ -208,13 +227,7 @@ class HttpProtocol(asyncio.Protocol):
         full = body.feed(data)
         limit = exchange.body_limit
         if body.received > limit:
-            error = ContentTooLarge(f"request body larger than {limit} bytes")
-            if exchange.dispatched:
-                body.abort(error)
-                self.closing = True
-                self._pause_reading()
-                return
-            raise error
+            raise ContentTooLarge(f"request body larger than {limit} bytes")
         if full:
             if exchange.dispatched or exchange is not self.pipeline[0]:
                 self._pause_reading()
@@ -222,6 +235,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._advance()
 
     def on_message_complete(self) -> None:  # noqa: D102
+        self._chunk_size = 0
         exchange = self._receiving
         self._receiving = None
         if exchange is not None and exchange.body is not None:
@@ -252,7 +266,10 @@ class HttpProtocol(asyncio.Protocol):
         self.state.log_access(exchange)
         if self.transport is None:
             return
-        if not exchange.keep_alive or exchange is self._receiving:
+        # A request answered on the loop from on_headers_complete is still
+        # "receiving": only one with a body has bytes left unread.
+        unread = exchange is self._receiving and exchange.body is not None
+        if not exchange.keep_alive or unread:
             # Unread body or a close requested: nothing more on this connection.
             self.closing = True
             self.pipeline.clear()
@@ -267,7 +284,7 @@ class HttpProtocol(asyncio.Protocol):
         if self.closing:
             self.transport.close()
             return
-        self._idle_since = self.state.now
+        self._idle_since = monotonic()
         if self._reading_paused:
             self._resume_reading()
 
@@ -279,10 +296,16 @@ class HttpProtocol(asyncio.Protocol):
         self._pause_reading()
         receiving = self._receiving
         self._receiving = None
-        if receiving is not None and receiving in self.pipeline and not receiving.dispatched:
+        if receiving is not None and receiving.dispatched:
+            # The application has this request and is reading its body: it gets
+            # the error from wsgi.input and answers it (a second, protocol-level
+            # response would follow its own); the connection closes after that.
+            if receiving.body is not None:
+                receiving.body.abort(error)
+            self.state.log_error(self, error)
+            return
+        if receiving is not None and receiving in self.pipeline:
             self.pipeline.remove(receiving)
-        elif receiving is not None and receiving.body is not None:
-            receiving.body.abort(error)
         if self.pipeline:
             self._pending_error = error
         else:
@@ -302,7 +325,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._in_head:
             if now - self._head_started > config.header_timeout:
                 self._reject(RequestTimeout("request head not received in time"))
-        elif self._receiving is not None:
+        elif self._receiving is not None and not self._reading_paused:
+            # (while reading is paused the server, not the client, is the slow one)
             if now - self._last_data > config.body_timeout:
                 self._reject(RequestTimeout("request body stalled"))
         elif not self.pipeline:
@@ -332,6 +356,7 @@ class HttpProtocol(asyncio.Protocol):
     def _resume_reading(self) -> None:
         if self._reading_paused and self.transport is not None and not self.closing:
             self._reading_paused = False
+            self._last_data = monotonic()  # the body timeout restarts from now
             self.transport.resume_reading()
 
 

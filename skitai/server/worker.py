@@ -52,8 +52,14 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
     logger.info("worker stopping: %d connection(s) open", len(state.connections))
-    server.close()
+    if uvloop is not None:
+        server.close()
+    else:
+        # asyncio's Server.close() resets connections accepted but not yet set up
+        # (Python 3.11): stop accepting first, close once the others drained.
+        loop.remove_reader(sock.fileno())
     await _drain(state, config.graceful_timeout)
+    server.close()
     state.stop()
     await loop.run_in_executor(None, pool.shutdown, 1.0)
 

@@ -5,6 +5,12 @@ sent in one write; other iterables stream chunk by chunk with flow control;
 ``wsgi.file_wrapper`` responses go out by ``sendfile`` on the event loop.  The
 iterable's ``close()`` is always called.  Errors before the head is sent become
 a 500; after it, the connection is dropped (the response cannot be fixed).
+
+What an application hands to ``start_response`` is checked before it can reach
+the wire (no CR/LF in headers, latin-1 only, a numeric ``Content-Length``), body
+chunks must be bytes, and a declared ``Content-Length`` is enforced: extra bytes
+are cut, a short body drops the connection.  Request headers whose names hold
+``_`` are left out of the environ.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -24,6 +31,9 @@ from .exchange import Exchange
 logger = logging.getLogger("skitai.wsgi")
 
 _EMPTY = io.BytesIO(b"")
+_STATUS = re.compile(r"[1-9][0-9]{2} [^\r\n\x00]*\Z")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_UNSAFE_VALUE = re.compile(r"[\r\n\x00]")
 #: Header names whose repeated values are joined with "; " instead of ", ".
 _COOKIE = b"cookie"
 
@@ -91,7 +101,9 @@ def build_environ(
         if name == b"content-type":
             environ["CONTENT_TYPE"] = value.decode("latin-1")
             continue
-        if name == b"content-length":
+        if name == b"content-length" or b"_" in name:
+            # "X_Real_IP" would pass for "X-Real-IP" (HTTP_X_REAL_IP) and slip past a
+            # proxy that strips the real one: dropped, as nginx, Apache and gunicorn do.
             continue
         key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
         text = value.decode("latin-1")
@@ -112,15 +124,26 @@ def split_path(exchange: Exchange) -> str:
 
 
 class _Response:
-    """``start_response`` state for one call."""
+    """``start_response`` state for one call, and the body bytes still owed.
 
-    __slots__ = ("status", "headers", "sent", "exchange")
+    ``start_response`` checks what the application gives it (PEP 3333 asks
+    servers to catch errors "as early as possible"): a bad status or header
+    raises in the application, which then gets a 500, instead of reaching the
+    wire as a split or unparseable response.  When the application declares a
+    ``Content-Length``, the body is cut to it, and a body that ends short
+    drops the connection (the client must not wait for bytes never coming).
+    """
+
+    __slots__ = ("status", "headers", "sent", "exchange", "remaining", "_no_body")
 
     def __init__(self, exchange: Exchange) -> None:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.sent = False
         self.exchange = exchange
+        #: body bytes still owed to a declared Content-Length (None: not declared)
+        self.remaining: int | None = None
+        self._no_body = exchange.method == "HEAD"
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -133,19 +156,38 @@ class _Response:
                 exc_info = None
         elif self.status is not None:
             raise AssertionError("start_response called twice without exc_info")
-        if not isinstance(status, str) or len(status) < 4 or not status[:3].isdigit():
-            raise ValueError(f"invalid WSGI status {status!r}")
+        declared = _check_response_head(status, headers)
         self.status = status
         self.headers = headers
+        no_body = self._no_body or _no_body_status(status)
+        self.remaining = None if no_body else declared
         return self.write
 
     def write(self, data: bytes) -> None:
         """The PEP 3333 ``write()`` callable (legacy streaming)."""
         if self.status is None:
             raise AssertionError("write() before start_response()")
+        data = self.clip(data)
         self.send_head()
         if data:
             self.exchange.threadsafe_write(data)
+
+    def clip(self, data: bytes) -> bytes:
+        """Check that ``data`` is bytes and cut it to the declared Content-Length."""
+        if type(data) is not bytes:
+            if not isinstance(data, bytearray):
+                raise TypeError(f"WSGI body chunks must be bytes, not {type(data).__name__}")
+            data = bytes(data)
+        if self.remaining is not None:
+            if len(data) > self.remaining:
+                data = data[: self.remaining]
+            self.remaining -= len(data)
+        return data
+
+    @property
+    def short(self) -> bool:
+        """True when fewer body bytes were given than the declared Content-Length."""
+        return bool(self.remaining)
 
     def send_head(self, length: int | None = None) -> None:
         if not self.sent:
@@ -193,23 +235,41 @@ class WSGIContainer:
         if isinstance(result, (list, tuple)) and not response.sent:
             if response.status is None:
                 raise AssertionError("WSGI application did not call start_response")
-            body = b"".join(result)
-            exchange.threadsafe_respond(response.status, response.headers, body)
+            body = b"".join([response.clip(chunk) for chunk in result])
+            if not response.short:
+                exchange.threadsafe_respond(response.status, response.headers, body)
+                return
+            response.send_head()
+            exchange.threadsafe_write(body)
+            exchange.threadsafe_abort()
             return
         for chunk in result:
             if not chunk:
                 continue
-            response.send_head()
-            exchange.threadsafe_write(chunk)
+            if response.status is None:
+                raise AssertionError("WSGI application did not call start_response")
+            chunk = response.clip(chunk)
+            if chunk:
+                response.send_head()
+                exchange.threadsafe_write(chunk)
+            if response.remaining == 0:
+                break
         if response.status is None:
             raise AssertionError("WSGI application did not call start_response")
-        if not response.sent:
+        if response.short:
+            response.send_head()
+            exchange.threadsafe_abort()
+        elif not response.sent:
             exchange.threadsafe_respond(response.status, response.headers, b"")
         else:
             exchange.threadsafe_end()
 
     def _send_file(self, exchange: Exchange, response: _Response, wrapper: FileWrapper) -> bool:
-        """Send a ``wsgi.file_wrapper`` by sendfile; False when it is not a real file."""
+        """Send a ``wsgi.file_wrapper`` by sendfile; False when it is not a real file.
+
+        Also False when the application declared more bytes than the file
+        has left: the iteration path then sends them and drops the connection.
+        """
         filelike = wrapper.filelike
         try:
             fd = filelike.fileno()
@@ -218,10 +278,11 @@ class WSGIContainer:
             return False
         size = os.fstat(fd).st_size
         count = max(0, size - offset)
+        if response.remaining is not None:
+            if response.remaining > count:
+                return False
+            count = response.remaining
         assert response.status is not None
-        for name, value in response.headers:
-            if name.lower() == "content-length":
-                count = min(count, int(value))
         response.sent = True
         exchange.threadsafe_start(response.status, response.headers, count, False)
         # The loop owns the file now; the wrapper's close must not close it early.
@@ -240,6 +301,44 @@ class WSGIContainer:
         if status.startswith(("413", "408", "400")):
             headers.append(("Connection", "close"))
         exchange.threadsafe_respond(status, headers, body)
+
+
+def _check_response_head(status: object, headers: object) -> int | None:
+    """Validate ``start_response`` arguments; return the declared Content-Length or None.
+
+    Raises ``TypeError``/``ValueError`` for what cannot go on the wire as is:
+    a status that is not ``"NNN reason"``, headers that are not a list of
+    ``(str, str)``, a header name that is not a token, a value holding CR,
+    LF or NUL (response splitting) or a character outside latin-1, and a
+    ``Content-Length`` that is not a number.
+    """
+    if not isinstance(status, str) or not _STATUS.match(status) or not status.isascii():
+        raise ValueError(f"invalid WSGI status {status!r}")
+    if type(headers) is not list:
+        raise TypeError(f"WSGI response headers must be a list, not {type(headers).__name__}")
+    declared = None
+    for item in headers:
+        if not (type(item) is tuple and len(item) == 2):
+            raise TypeError(f"WSGI response header must be a (name, value) tuple: {item!r}")
+        name, value = item
+        if not (isinstance(name, str) and isinstance(value, str)):
+            raise TypeError(f"WSGI response header name and value must be str: {item!r}")
+        if not _TOKEN.match(name) or _UNSAFE_VALUE.search(value):
+            raise ValueError(f"invalid WSGI response header {item!r}")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(f"WSGI response header is not latin-1: {item!r}") from None
+        if name.lower() == "content-length":
+            if not value.strip().isdigit() or (declared is not None and declared != int(value)):
+                raise ValueError(f"invalid Content-Length in WSGI response: {value!r}")
+            declared = int(value)
+    return declared
+
+
+def _no_body_status(status: str) -> bool:
+    """True for statuses that never carry a body (1xx, 204, 304)."""
+    return status[0] == "1" or status[:3] in ("204", "304")
 
 
 class _Detached:

@@ -7,7 +7,7 @@ prints ``port N`` on stdout, then supervises its workers in the foreground::
     python pid_server.py --workers 2 [--graceful 5] [--mode MODE] [--user NAME]
 
 Modes: ``ok``; ``crash`` (every worker fails at start); ``stubborn`` (workers
-ignore SIGTERM and SIGINT, so only SIGKILL stops them).
+ignore SIGTERM and SIGINT, saying so on stderr: only SIGKILL stops them).
 
 Paths: ``/`` answers the pid; ``/slow`` sends its head at once and the body
 (the pid) after SLOW_SECONDS; ``/hold`` answers the pid then blocks the whole
@@ -49,20 +49,28 @@ async def _serve(sock: socket.socket, graceful: float, stubborn: bool) -> None:
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         if stubborn:
-            signal.signal(sig, signal.SIG_IGN)
+            loop.add_signal_handler(sig, _say_ignored, sig)
         else:
             loop.add_signal_handler(sig, stopping.set)
     server = await asyncio.start_server(_handle, sock=sock)
     await stopping.wait()
-    server.close()
-    # Connections accepted just before close() are tasks that spawn their
-    # handler later: wait until no other task is left, not for one snapshot.
+    # Stop accepting first, but close the server only once every connection
+    # already accepted has its handler: on 3.11 a connection whose transport
+    # is set up after Server.close() trips an assertion and is reset silently.
+    loop.remove_reader(sock.fileno())
+    # Accepted connections are tasks that spawn their handler later: wait
+    # until no other task is left, not for one snapshot.
     deadline = loop.time() + graceful
     while (remaining := deadline - loop.time()) > 0:
         in_flight = asyncio.all_tasks() - {asyncio.current_task()}
         if not in_flight:
             break
         await asyncio.wait(in_flight, timeout=remaining)
+    server.close()
+
+
+def _say_ignored(sig: signal.Signals) -> None:
+    print(f"worker {os.getpid()} ignores {sig.name}", file=sys.stderr, flush=True)
 
 
 async def _handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

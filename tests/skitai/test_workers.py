@@ -265,6 +265,7 @@ def test_second_sigint_kills_workers_that_ignore_sigterm(
     master = start_master("--workers", "2", "--mode", "stubborn", "--graceful", "60")
     workers = master.wait_ready(2)
     master.proc.send_signal(signal.SIGINT)
+    wait_until(lambda: master.stderr().count("ignores SIGTERM") == 2)
     assert master.answers()  # the workers ignored SIGTERM and still serve
     master.proc.send_signal(signal.SIGINT)
     assert master.proc.wait(WAIT_SECONDS) == 0  # long before graceful_timeout

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def environ_route(environ, start_response):
         if isinstance(value, (str, bool, int, tuple))
     }
     stream, errors = environ["wsgi.input"], environ["wsgi.errors"]
-    plain["input_api"] = all(hasattr(stream, m) for m in ("read", "readline", "readlines", "__iter__"))
+    methods = ("read", "readline", "readlines", "__iter__")
+    plain["input_api"] = all(hasattr(stream, m) for m in methods)
     plain["errors_api"] = all(hasattr(errors, m) for m in ("write", "writelines", "flush"))
     plain["file_wrapper_callable"] = callable(environ["wsgi.file_wrapper"])
     plain["empty_read"] = stream.read().decode("latin-1")
@@ -319,6 +321,17 @@ def split_response(raw: bytes) -> tuple[str, dict[str, str], bytes]:
     return lines[0], headers, body
 
 
+def wait_for_output(client: LiveClient, needle: str, deadline: float = 10.0) -> str:
+    """The server's output once it holds ``needle`` (polled: it is another process)."""
+    assert client.server is not None
+    end = time.monotonic() + deadline
+    while True:
+        output = client.server.output_tail(20000)
+        if needle in output or time.monotonic() > end:
+            return output
+        time.sleep(0.05)
+
+
 def assert_healthy(http: LiveClient) -> None:
     """The server still answers normally on a new connection."""
     response = requests.get(http.url_for("/thread"), timeout=10)
@@ -407,7 +420,9 @@ def test_headers_with_underscores_are_dropped(http: LiveClient) -> None:
 
 def test_content_type_and_length(http: LiveClient) -> None:
     response = http.post(
-        "/v1/environ", data=b"a=1&b=2", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        "/v1/environ",
+        data=b"a=1&b=2",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     environ = response.json()
     assert environ["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
@@ -523,7 +538,7 @@ def test_file_wrapper_large_file(http: LiveClient, site: Path) -> None:
 
 
 def test_file_wrapper_honours_position_and_declared_length(http: LiveClient, site: Path) -> None:
-    expected = (site / "large.bin").read_bytes()[1000:1000 + 70000]
+    expected = (site / "large.bin").read_bytes()[1000 : 1000 + 70000]
     response = http.get("/v1/file", params={"name": "large.bin", "seek": "1000", "length": "70000"})
     assert response.headers["Content-Length"] == "70000"
     assert response.content == expected
@@ -567,11 +582,14 @@ def test_body_longer_than_content_length_is_cut(http: LiveClient) -> None:
             raw += chunk
     first, _, rest = raw.partition(b"\r\n\r\n")
     assert first.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 5" in first
-    assert rest.startswith(b"xxxxxHTTP/1.1 200 OK\r\n") or rest == b"xxxxx"
+    assert rest.startswith(b"xxxxxHTTP/1.1 200 OK\r\n")  # the next response follows at once
+    assert rest.endswith(b"skitai-handler-0") or rest.endswith(b"skitai-handler-1")
 
 
 def test_body_shorter_than_content_length_drops_the_connection(http: LiveClient) -> None:
-    raw = raw_exchange(http.port, b"GET /v1/length?declared=50&actual=20 HTTP/1.1\r\nHost: t\r\n\r\n")
+    raw = raw_exchange(
+        http.port, b"GET /v1/length?declared=50&actual=20 HTTP/1.1\r\nHost: t\r\n\r\n"
+    )
     status, headers, body = split_response(raw)
     assert status == "HTTP/1.1 200 OK" and headers["content-length"] == "50"
     assert body == b"x" * 20  # then EOF instead of a hang
@@ -635,16 +653,3 @@ def test_multiprocess_flag_with_workers(tmp_path: Path) -> None:
         environ = client.get("/v1/environ").json()
     assert environ["wsgi.multiprocess"] is True
     assert environ["wsgi.multithread"] is True
-
-
-def wait_for_output(client: LiveClient, needle: str, deadline: float = 10.0) -> str:
-    """The server's output once it holds ``needle`` (polled: it is another process)."""
-    import time
-
-    assert client.server is not None
-    end = time.monotonic() + deadline
-    while True:
-        output = client.server.output_tail(20000)
-        if needle in output or time.monotonic() > end:
-            return output
-        time.sleep(0.05)

@@ -1,0 +1,346 @@
+"""``Atila``: the application object, a PEP 3333 WSGI callable.
+
+It owns the app's options and configuration (spec "Core App Options",
+"Default App Configuration", "Access Atila App"), the registration
+decorators (routes, inspections, hooks, autoruns, error handlers) and the two
+engine hooks of :mod:`skitai.types`: ``has_route`` (mount fall-through) and
+``apply_preference`` (runtime preference).  Handling a request is
+:func:`atila.dispatch.handle`.
+
+Setup is frozen once the app has answered its first request: registering a
+route, hook or handler after that raises ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from atila.dispatch import handle
+from atila.endpoint import Endpoint, pipe_endpoint
+from atila.hooks import FileModified, RequestHooks
+from atila.parameters import Inspection
+from atila.request import Request
+from atila.routing import Route, RouteTable, compile_route
+from atila.storage import AttrDict, RequestNamespace, SharedStore
+from atila.urls import URLBuilder, handler_names
+from atila.was import Was, current_was
+
+__all__ = ["DEFAULT_CONFIG", "Atila"]
+
+Handler = Callable[..., Any]
+NameList = Iterable[str] | str | None
+
+#: ``app.config`` defaults (spec "Default App Configuration").
+DEFAULT_CONFIG: dict[str, Any] = {
+    "MAX_UPLOAD_SIZE": 256 * 1024 * 1024,
+    "STATIC_URL": "/",
+    "MEDIA_URL": "/media/",
+    "MINIFY_HTML": None,
+    "JSON_ENCODER": "utcoffset",
+    "PRETTY_JSON": False,
+}
+
+
+class Atila:
+    """An Atila application: ``app = Atila(__name__)``; mount it or call it as WSGI.
+
+    Options (plain attributes, all overridable by a ``skitai.preference``):
+    ``debug``, ``use_reloader``, ``securekey``, ``session_timeout``,
+    ``authenticate``, ``authorization``, ``realm``, ``users``,
+    ``access_control_allow_origin``, ``access_control_max_age``,
+    ``expose_spec``, ``enable_namespace``.
+    """
+
+    def __init__(self, import_name: str) -> None:
+        self.import_name = import_name
+        #: Show tracebacks to clients (HTML page, or JSON for JSON clients).
+        self.debug: bool = False
+        self.use_reloader: bool = False
+        self.securekey: str | None = None
+        self.session_timeout: int | None = None
+        self.authenticate: str | bool | None = None
+        self.authorization: str | None = None
+        self.realm: str | None = None
+        self.users: Any = {}
+        self.access_control_allow_origin: list[str] | str | None = None
+        self.access_control_max_age: int = 0
+        #: Add ``__spec__`` to API responses for clients on 127.0.0.x.
+        self.expose_spec: bool = False
+        self.enable_namespace: bool = True
+        self.config = AttrDict(DEFAULT_CONFIG)
+        #: Global app namespace (thread-safe).
+        self.g = SharedStore()
+        #: Thread-safe app storage (spec "App Storage").
+        self.store = SharedStore()
+        #: Current request namespace, valid only during a request.
+        self.r = RequestNamespace()
+        self.routes = RouteTable()
+        self.urls = URLBuilder(self.routes)
+        self.hooks = RequestHooks()
+        #: ``{status code: handler}``; key None is the default error handler.
+        self.error_handlers: dict[int | None, Handler] = {}
+        self.logger = logging.getLogger(f"atila.app.{import_name}")
+        self._endpoints: dict[Handler, Endpoint] = {}
+        self._serving = False
+        self._mount_point = ""
+
+    def __repr__(self) -> str:
+        return f"<Atila {self.import_name!r} routes={len(self.routes)}>"
+
+    # -- WSGI and engine hooks -----------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer one WSGI request."""
+        self._serving = True
+        self._mount_point = environ.get("SCRIPT_NAME", "")
+        status, headers, body = handle(self, environ)
+        start_response(status, headers)
+        return body
+
+    def has_route(self, path: str) -> bool:
+        """True when a route (of any method) serves ``path`` (relative to the mount point)."""
+        return self.routes.has_route(path)
+
+    def apply_preference(self, pref: Any) -> None:
+        """Take a ``skitai.preference``: its attributes become app attributes, its config
+        updates ``app.config`` (``STATIC_ROOT``, ``STATIC_URL``, ``MEDIA_ROOT`` ...)."""
+        options = pref.options() if callable(getattr(pref, "options", None)) else {}
+        for name, value in options.items():
+            if name.startswith("_") or callable(getattr(type(self), name, None)):
+                self.logger.warning("preference %r ignored: it names an Atila method", name)
+                continue
+            setattr(self, name, value)
+        config = getattr(pref, "config", None)
+        if config:
+            self.config.update(config)
+
+    @property
+    def mntopt(self) -> dict[str, Any]:
+        """Mount options of the app (``module_name``, ``point``)."""
+        return {"module_name": self.import_name, "point": self._mount_point or "/"}
+
+    @property
+    def was(self) -> Was:
+        """The current request's ``was`` (raises outside a request)."""
+        return current_was()
+
+    def test_client(self, **options: Any) -> Any:
+        """An in-process client for this app (:class:`skitai.testing.Client`)."""
+        from skitai.testing import Client
+
+        return Client(self, **options)
+
+    # -- registration ----------------------------------------------------------
+
+    def _check_setup(self, what: str) -> None:
+        if self._serving:
+            raise RuntimeError(f"cannot {what} after the app started serving requests")
+
+    def _endpoint(self, func: Handler) -> Endpoint:
+        endpoint = self._endpoints.get(func)
+        if endpoint is None:
+            endpoint = self._endpoints[func] = Endpoint.of(func)
+        return endpoint
+
+    def route(
+        self,
+        pattern: str,
+        methods: Iterable[str] | str | None = None,
+        content_types: Iterable[str] | str | None = None,
+        **options: Any,
+    ) -> Callable[[Handler], Handler]:
+        """Route ``pattern`` to the decorated handler (spec "Routing").
+
+        ``methods`` limits the HTTP methods (405 with ``Allow`` otherwise;
+        None allows all), ``content_types`` the request body types (415);
+        other ``options`` (``access_control_allow_origin`` ...) are kept on the
+        route.  A handler may carry several routes.
+        """
+        method_list = [methods] if isinstance(methods, str) else methods
+        type_list = [content_types] if isinstance(content_types, str) else content_types
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add a route")
+            endpoint = self._endpoint(func)
+            route = compile_route(
+                pattern,
+                func,
+                endpoint=endpoint,
+                defaults=endpoint.signature.defaults,
+                methods=list(method_list) if method_list else None,
+                content_types=list(type_list) if type_list else None,
+                options=options,
+            )
+            self.routes.add(route, handler_names(func))
+            return func
+
+        return decorator
+
+    def unroute(self, pattern: str, status: int | str = 404) -> None:
+        """Block every path matching glob ``pattern`` (``"/examples/*"``) with ``status``."""
+        self._check_setup("unroute")
+        self.routes.unroute(pattern, status)
+
+    def inspect(
+        self,
+        scope: str = "ARGS",
+        required: NameList = None,
+        ints: NameList = None,
+        floats: NameList = None,
+        emails: NameList = None,
+        uuids: NameList = None,
+        nones: NameList = None,
+        lists: NameList = None,
+        strings: NameList = None,
+        booleans: NameList = None,
+        dicts: NameList = None,
+        oneof: Any = None,
+        manyof: Any = None,
+        notags: NameList = None,
+        safes: NameList = None,
+        **kargs: Any,
+    ) -> Callable[[Handler], Handler]:
+        """Validate and convert the handler's parameters (spec "Testing Parameters").
+
+        Failures answer 400 with a JSON body naming the parameter.
+        """
+        rules = {
+            "required": required, "ints": ints, "floats": floats, "emails": emails,
+            "uuids": uuids, "nones": nones, "lists": lists, "strings": strings,
+            "booleans": booleans, "dicts": dicts, "oneof": oneof, "manyof": manyof,
+            "notags": notags, "safes": safes, **kargs,
+        }  # fmt: skip
+        inspection = Inspection(scope, **rules)
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add an inspection")
+            self._endpoint(func).add_inspection(inspection, rules)
+            return func
+
+        return decorator
+
+    #: Alias of :meth:`inspect` (spec: ``@app.require``).
+    require = inspect
+
+    def run_before(self, *funcs: Handler) -> Callable[[Handler], Handler]:
+        """Call ``funcs(was)`` before the handler; one returning content answers instead."""
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add autoruns")
+            endpoint = self._endpoint(func)
+            endpoint.before[:0] = funcs
+            return func
+
+        return decorator
+
+    def run_after(self, *funcs: Handler) -> Callable[[Handler], Handler]:
+        """Call ``funcs(was)`` after the handler returned (their results are ignored)."""
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add autoruns")
+            endpoint = self._endpoint(func)
+            endpoint.after[:0] = funcs
+            return func
+
+        return decorator
+
+    def if_file_modified(
+        self, path: str, func: Handler, interval: float = 1.0
+    ) -> Callable[[Handler], Handler]:
+        """Before the handler, call ``func(was, path)`` when file ``path`` changed
+        (checked at most every ``interval`` seconds; spec "Define Conditional Prework")."""
+        return self.run_before(FileModified(path, func, interval))
+
+    def before_request(self, func: Handler) -> Handler:
+        """Register ``func(was)``, run before each routed handler; content it returns answers."""
+        self._check_setup("add a hook")
+        self.hooks.before.append(func)
+        return func
+
+    def finish_request(self, func: Handler) -> Handler:
+        """Register ``func(was)``, run after a handler that succeeded."""
+        self._check_setup("add a hook")
+        self.hooks.finish.append(func)
+        return func
+
+    def failed_request(self, func: Handler) -> Handler:
+        """Register ``func(was, exc_info)``, run when the handler raised; content answers."""
+        self._check_setup("add a hook")
+        self.hooks.failed.append(func)
+        return func
+
+    def teardown_request(self, func: Handler) -> Handler:
+        """Register ``func(was)``, always run last."""
+        self._check_setup("add a hook")
+        self.hooks.teardown.append(func)
+        return func
+
+    def default_error_handler(self, func: Handler) -> Handler:
+        """Register ``func(was, error)`` answering every error without its own handler."""
+        self._check_setup("add an error handler")
+        self.error_handlers[None] = func
+        return func
+
+    def error_handler(self, code: int) -> Callable[[Handler], Handler]:
+        """Register ``func(was, error)`` answering errors with status ``code``."""
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add an error handler")
+            self.error_handlers[int(code)] = func
+            return func
+
+        return decorator
+
+    # -- URLs and piping ---------------------------------------------------------
+
+    def build_url(self, target: Any, *args: Any, **kwargs: Any) -> str:
+        """``was.urlfor`` outside a request too (mount point: the last request's)."""
+        try:
+            script_name = current_was().request.script_name
+        except RuntimeError:
+            script_name = self._mount_point
+        return self.urls.urlfor(target, *args, script_name=script_name, **kwargs)
+
+    def find_endpoint(self, target: Any) -> Endpoint:
+        """The endpoint of a handler function or name; ``LookupError`` when unknown."""
+        if callable(target):
+            return self._endpoints.get(target) or Endpoint.of(target)
+        routes = self.routes.routes_for(target)
+        if not routes:
+            raise LookupError(f"no handler named {target!r}")
+        endpoint: Endpoint = routes[0].endpoint
+        return endpoint
+
+    def pipe(self, was: Was, target: Any, *args: Any, **kwargs: Any) -> Any:
+        """``was.pipe``: call handler ``target`` with ``args``/``kwargs`` and return its result."""
+        return pipe_endpoint(was, self.find_endpoint(target), args, kwargs)
+
+    def describe(self, route: Route, request: Request) -> dict[str, Any]:
+        """The ``__spec__`` of ``route`` for ``expose_spec`` (spec "Exposing API Specification")."""
+        endpoint: Endpoint = route.endpoint
+        signature = endpoint.signature
+        requirements: dict[str, Any] = {}
+        for rules in endpoint.rules:
+            described = dict(rules)
+            requirements.setdefault(described.pop("scope"), {}).update(described)
+        return {
+            "id": route.handler.__name__,
+            "routeopt": {
+                "methods": list(route.methods) if route.methods else None,
+                "route": route.pattern,
+                "args": list(signature.names),
+                "keywords": signature.var_keyword,
+                "urlargs": len(route.params),
+                "mntopt": {"module_name": self.import_name, "point": request.script_name or "/"},
+            },
+            "auth_requirements": [],
+            "parameter_requirements": requirements,
+            "doc": route.handler.__doc__,
+            "current_request": {
+                "http_method": request.method,
+                "http_version": request.version,
+                "uri": request.uri,
+            },
+        }

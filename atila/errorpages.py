@@ -1,0 +1,100 @@
+"""The error dict handed to error handlers, and the default error bodies.
+
+Spec "Custom Error Handling": an error handler gets ``error`` with the keys
+``code``, ``message``, ``detail``, ``mode``, ``debug``, ``time``, ``url``,
+``software`` and ``traceback``, plus ``errno`` (the application error code,
+spec "Response All Errors As JSON"), ``status``, ``more_info`` and, for a
+parameter error, ``param``.
+
+``traceback`` (a list of lines) is filled only when the app is in debug
+mode; production responses never carry one.  The default body is JSON for
+clients that ask for it (see :func:`wants_json`) and for parameter errors,
+else a short HTML page.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from atila.errors import HTTPError, ParameterError
+from atila.responses import format_traceback
+
+__all__ = [
+    "SOFTWARE", "default_error_body", "error_html", "error_info", "error_payload", "wants_json",
+]  # fmt: skip
+
+SOFTWARE = "atila/0.1"
+
+
+def error_info(error: HTTPError, url: str, *, debug: bool, exc_info: Any = None) -> dict[str, Any]:
+    """The ``error`` dict of ``error`` for a request to ``url``."""
+    trace = (format_traceback(exc_info) or None) if debug and exc_info else None
+    info: dict[str, Any] = {
+        "code": error.code,
+        "status": error.status,
+        "message": error.message,
+        "detail": error.detail,
+        "errno": error.errno,
+        "more_info": error.more_info,
+        "mode": "debug" if debug else "normal",
+        "debug": "see traceback" if trace else None,
+        "time": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S+00"),
+        "url": url,
+        "software": SOFTWARE,
+        "traceback": trace,
+    }
+    if isinstance(error, ParameterError):
+        info["param"] = error.param
+    return info
+
+
+def wants_json(accept: str, content_type: str) -> bool:
+    """True when an error should be answered as JSON.
+
+    That is when ``Accept`` names a JSON type, or when it does not name
+    ``text/html`` and the request body itself was JSON.
+    """
+    accept = accept.lower()
+    if "json" in accept:
+        return True
+    return "text/html" not in accept and "json" in content_type
+
+
+def error_payload(info: dict[str, Any]) -> dict[str, Any]:
+    """The JSON error body: ``code`` (``errno``, else the HTTP code), ``message``,
+    and ``param``, ``detail``, ``more_info``, ``debug``, ``traceback`` when set."""
+    payload: dict[str, Any] = {
+        "code": info["errno"] if info["errno"] is not None else info["code"],
+        "message": info["message"],
+    }
+    for key in ("param", "detail", "more_info", "debug", "traceback"):
+        if info.get(key) is not None:
+            payload[key] = info[key]
+    return payload
+
+
+def error_html(info: dict[str, Any]) -> str:
+    """The short HTML error page (with the traceback only when ``info`` has one)."""
+    title = html.escape(info["status"])
+    parts = [
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">',
+        f"<title>{title}</title></head><body><h1>{title}</h1>",
+    ]
+    if info["message"] and info["message"] != info["status"][4:]:
+        parts.append(f"<p>{html.escape(str(info['message']))}</p>")
+    if info["detail"]:
+        parts.append(f"<p>{html.escape(str(info['detail']))}</p>")
+    if info["traceback"]:
+        parts.append("<pre>" + html.escape("\n".join(info["traceback"])) + "</pre>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def default_error_body(info: dict[str, Any], as_json: bool) -> tuple[str, bytes]:
+    """Content type and body of the default error response."""
+    if as_json:
+        return "application/json", json.dumps(error_payload(info), default=str).encode("utf-8")
+    return "text/html; charset=utf-8", error_html(info).encode("utf-8")

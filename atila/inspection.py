@@ -1,0 +1,628 @@
+"""``@app.inspect`` (alias ``@app.require``): request parameter validation.
+
+Spec: "Testing Parameters". :class:`Inspection` parses its rules once, in
+``__init__``, into a tuple of small checker closures; :meth:`Inspection.check`
+only runs them. Supported rules: ``required``, ``ints``, ``floats``, ``emails``,
+``uuids``, ``nones``, ``lists``, ``strings``, ``booleans``, ``dicts``, ``oneof``,
+``manyof``, ``notags``, ``safes``, type specs (``offset=int``,
+``prodtype=[int, str]``), operators (``a__gte=5``, ``__neq __gt __gte __lt __lte
+__in __notin __between __startswith __endswith __notstartwith __notendwith
+__contains __notcontain``, plus ``__eq`` and a bare literal for equality),
+length checks (``a__len__between=(4, 8)``, ``a__len=3``), regular expressions
+(``a=re.compile("^hans")``, searched) and JSON nodes (``data___scores__1__gte=10``:
+``___`` descends into an object key, ``__<n>`` indexes an array).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import operator
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from atila.errors import ParameterError
+
+# Each rule of an Inspection is compiled into a Checker: it reads the parameter
+# dict and the dict of values converted so far, writes conversions into the
+# latter, and raises ParameterError when the rule fails.
+Checker = Callable[[Mapping[str, Any], dict[str, Any]], None]
+_MISSING: Any = object()
+
+
+def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    """A list of parameter names, given as an iterable or a comma-separated string."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(name) for name in value)
+
+
+def _groups(value: Iterable[Any] | str | None) -> list[tuple[str, ...]]:
+    """``oneof``/``manyof``: one list of names, or a list of such lists."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return [_names(value)]
+    items = list(value)
+    if all(isinstance(item, str) for item in items):
+        return [tuple(items)]
+    return [_names(item) for item in items]
+
+
+def _current(params: Mapping[str, Any], out: dict[str, Any], name: str) -> Any:
+    return out[name] if name in out else params.get(name, _MISSING)
+
+
+def _given(value: Any) -> bool:
+    return (
+        value is not _MISSING and value is not None and not (isinstance(value, str) and not value)
+    )
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _MISSING
+
+
+@dataclass(frozen=True)
+class _Path:
+    """A parameter, or a node inside it: ``data___scores__1`` is data["scores"][1]."""
+
+    name: str
+    steps: tuple[str | int, ...]
+    label: str
+
+    def get(self, params: Mapping[str, Any], out: dict[str, Any]) -> Any:
+        value = _current(params, out, self.name)
+        for step in self.steps:
+            if isinstance(value, str):
+                value = _load_json(value)
+            if isinstance(step, int):
+                if not isinstance(value, list | tuple) or not -len(value) <= step < len(value):
+                    return _MISSING
+                value = value[step]
+            elif isinstance(value, Mapping):
+                value = value.get(step, _MISSING)
+            else:
+                return _MISSING
+        return value
+
+
+def _parse_path(key: str) -> _Path:
+    """``___`` descends into an object key, ``__<digits>`` indexes an array."""
+    name = ""
+    steps: list[str | int] = []
+    for position, part in enumerate(key.split("___")):
+        pieces = part.split("__")
+        cut = len(pieces)
+        while cut > 1 and pieces[cut - 1].isascii() and pieces[cut - 1].isdigit():
+            cut -= 1
+        head = "__".join(pieces[:cut])
+        if not head:
+            raise ValueError(f"invalid parameter path {key!r}")
+        if position == 0:
+            name = head
+        else:
+            steps.append(head)
+        steps.extend(int(piece) for piece in pieces[cut:])
+    label = name + "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps)
+    return _Path(name, tuple(steps), label)
+
+
+def _required_checker(path: _Path) -> Checker:
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        if not _given(path.get(params, out)):
+            raise ParameterError(path.name, f"parameter {path.label} is required")
+
+    return check
+
+
+def _oneof_checker(group: tuple[str, ...]) -> Checker:
+    paths = [_parse_path(name) for name in group]
+    labels = ", ".join(p.label for p in paths)
+
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        if not any(_given(p.get(params, out)) for p in paths):
+            raise ParameterError(",".join(group), f"one of parameters {labels} is required")
+
+    return check
+
+
+def _manyof_checker(group: tuple[str, ...]) -> Checker:
+    paths = [_parse_path(name) for name in group]
+    labels = ", ".join(p.label for p in paths)
+
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        missing = [p for p in paths if not _given(p.get(params, out))]
+        if missing and len(missing) < len(paths):
+            raise ParameterError(
+                missing[0].name,
+                f"parameters {labels} must be given together; "
+                f"missing {', '.join(p.label for p in missing)}",
+            )
+
+    return check
+
+
+# ---- value converters: return the converted value or raise ValueError/TypeError
+
+_INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*")
+_FLOAT_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and _INT_RE.fullmatch(value):
+        return int(value)
+    raise ValueError(value)
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, int | float) or (isinstance(value, str) and _FLOAT_RE.fullmatch(value)):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    raise ValueError(value)
+
+
+def _to_number(value: Any) -> int | float:
+    try:
+        return _to_int(value)
+    except ValueError:
+        return _to_float(value)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE:
+            return True
+        if word in _FALSE:
+            return False
+    raise ValueError(value)
+
+
+def _to_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        value = json.loads(value)
+    if isinstance(value, dict):
+        return value
+    raise ValueError(value)
+
+
+def _to_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",")] if value.strip() else []
+    raise ValueError(value)
+
+
+def _to_str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(value)
+
+
+def _to_email(value: Any) -> str:
+    if isinstance(value, str) and len(value) <= 254 and _EMAIL_RE.fullmatch(value):
+        return value
+    raise ValueError(value)
+
+
+def _to_uuid_text(value: Any) -> str:
+    uuid.UUID(_to_str(value))
+    return value
+
+
+def _to_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(_to_str(value))
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value else value
+
+
+# name -> (converter, what the value must be, applied to each item of a list)
+_CONVERTERS: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
+    "nones": (_empty_to_none, "", False),
+    "lists": (_to_list, "be a list", False),
+    "ints": (_to_int, "be an integer", True),
+    "floats": (_to_float, "be a number", True),
+    "booleans": (_to_bool, "be a boolean", True),
+    "dicts": (_to_dict, "be an object", False),
+    "strings": (_to_str, "be a string", True),
+    "emails": (_to_email, "be an email address", True),
+    "uuids": (_to_uuid_text, "be a UUID", True),
+}
+_TYPE_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    dict: _to_dict,
+    list: _to_list,
+    str: _to_str,
+    uuid.UUID: _to_uuid,
+}
+_CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError)
+
+
+def _convert_param(name: str, convert: Callable[[Any], Any], each: bool, must: str) -> Checker:
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        value = _current(params, out, name)
+        if value is _MISSING or value is None:
+            return
+        try:
+            out[name] = (
+                [convert(v) for v in value]
+                if each and isinstance(value, list)
+                else (convert(value))
+            )
+        except _CONVERSION_ERRORS:
+            raise ParameterError(name, f"parameter {name} must {must}") from None
+
+    return check
+
+
+def _named_converter(kind: str, name: str) -> Checker:
+    convert, must, each = _CONVERTERS[kind]
+    return _convert_param(name, convert, each, must)
+
+
+def _is_type_spec(spec: Any) -> bool:
+    if isinstance(spec, type):
+        return True
+    return isinstance(spec, list | tuple) and bool(spec) and all(isinstance(t, type) for t in spec)
+
+
+def _type_converter(kind: type) -> Callable[[Any], Any]:
+    known = _TYPE_CONVERTERS.get(kind)
+    if known is not None:
+        return known
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, kind):
+            return value
+        if isinstance(value, str):
+            return kind(value)
+        raise ValueError(value)
+
+    return convert
+
+
+def _type_checker(key: str, spec: type | list[type] | tuple[type, ...]) -> Checker:
+    """``offset=int``: convert to the type; ``prodtype=[int, str]``: the first that fits."""
+    kinds = (spec,) if isinstance(spec, type) else tuple(spec)
+    converters = [_type_converter(kind) for kind in kinds]
+    must = "be " + " or ".join(kind.__name__ for kind in kinds)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            try:
+                return converter(value)
+            except _CONVERSION_ERRORS:
+                continue
+        raise ValueError(value)
+
+    path = _parse_path(key)
+    if not path.steps:
+        return _convert_param(path.name, convert, list not in kinds, must)
+
+    def check_node(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        value = path.get(params, out)
+        if value is _MISSING or value is None:
+            return
+        try:
+            convert(value)
+        except ValueError:
+            raise ParameterError(path.name, f"parameter {path.label} must {must}") from None
+
+    return check_node
+
+
+# ---- notags / safes
+
+_XSS_RE = re.compile(
+    r"<\s*/?\s*(?:script|iframe|frame|object|embed|applet|meta|link|style|base|form|svg|math)\b"
+    r"|<[^>]*[\s/\"'`]on[a-z]+\s*="
+    r"|[\"'`][^<>\"'`]*?(?:^|[\s/\"'`])on[a-z]+\s*="
+    r"|expression\s*\("
+    r"|data\s*:\s*text/html"
+    r"|srcdoc\s*=",
+    re.IGNORECASE,
+)
+_SCRIPT_SCHEME_RE = re.compile(r"(?:java|vb|live)script:", re.IGNORECASE)
+_BLANKS_RE = re.compile(r"[\x00-\x20]+")
+
+
+def looks_unsafe(text: str) -> bool:
+    """Whether ``text`` looks like a cross-site scripting attempt (``safes``).
+
+    A heuristic: script-capable tags, ``on...=`` handlers inside a tag or after
+    a quote, ``javascript:``-like schemes (also with blanks inside), CSS
+    ``expression(``, ``data:text/html`` and ``srcdoc=``; checked on the text as
+    given, HTML-unescaped and URL-unquoted.
+    """
+    for candidate in {text, html.unescape(text), unquote(text)}:
+        if _XSS_RE.search(candidate):
+            return True
+        if _SCRIPT_SCHEME_RE.search(_BLANKS_RE.sub("", candidate)):
+            return True
+    return False
+
+
+def _safe_checker(name: str) -> Checker:
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        value = _current(params, out, name)
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and looks_unsafe(item) for item in items):
+            raise ParameterError(name, f"parameter {name} contains unsafe markup")
+
+    return check
+
+
+def _escape_tags(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("<", "&lt;").replace(">", "&gt;")
+    return value
+
+
+def _notags_converter(name: str) -> Checker:
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        value = _current(params, out, name)
+        if isinstance(value, str):
+            out[name] = _escape_tags(value)
+        elif isinstance(value, list):
+            out[name] = [_escape_tags(item) for item in value]
+
+    return check
+
+
+# ---- operators: a__gte=5, a__len__between=(4, 8), a=re.compile(...), a=literal
+
+
+def _coerce(value: Any, like: Any) -> Any:
+    """A string compared with a number is read as a number (query strings are text)."""
+    if isinstance(value, str) and isinstance(like, int | float) and not isinstance(like, bool):
+        return _to_number(value)
+    return value
+
+
+def _member(value: Any, options: Any) -> bool:
+    if isinstance(value, str) and not isinstance(options, str):
+        if any(isinstance(o, int | float) and not isinstance(o, bool) for o in options):
+            try:
+                value = _to_number(value)
+            except ValueError:
+                pass
+    return value in options
+
+
+def _each(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _contains(value: Any, needle: Any) -> bool:
+    if isinstance(value, str):
+        return str(needle) in value
+    if isinstance(value, list | tuple | set | frozenset | dict):
+        return needle in value
+    return False
+
+
+def _operator_test(op: str, x: Any) -> tuple[Callable[[Any], bool], str]:
+    """The test for one operator and operand, and what it requires, in words."""
+    if op in ("in", "notin"):
+        if not isinstance(x, list | tuple | set | frozenset | str | dict | range):
+            raise TypeError(f"__{op} needs a collection, not {x!r}")
+        shown = x if isinstance(x, str) else list(x)
+        if op == "in":
+            return (lambda v: all(_member(e, x) for e in _each(v))), f"be one of {shown!r}"
+        return (lambda v: not any(_member(e, x) for e in _each(v))), f"not be one of {shown!r}"
+    if op == "between":
+        if not isinstance(x, list | tuple) or len(x) != 2:
+            raise TypeError(f"__between needs (low, high), not {x!r}")
+        low, high = x
+        return (lambda v: low <= _coerce(v, low) <= high), f"be between {low!r} and {high!r}"
+    if op in ("startswith", "endswith", "notstartwith", "notendwith"):
+        affix = tuple(x) if isinstance(x, list) else x
+        if not isinstance(affix, str | tuple):
+            raise TypeError(f"__{op} needs a string, not {x!r}")
+        method = str.startswith if "start" in op else str.endswith
+        verb = "start" if "start" in op else "end"
+        if op.startswith("not"):
+            test = lambda v: not any(method(str(e), affix) for e in _each(v))  # noqa: E731
+            return test, f"not {verb} with {x!r}"
+        return (lambda v: all(method(str(e), affix) for e in _each(v))), f"{verb} with {x!r}"
+    if op == "contains":
+        return (lambda v: _contains(v, x)), f"contain {x!r}"
+    if op == "notcontain":
+        return (lambda v: not _contains(v, x)), f"not contain {x!r}"
+    compare, words = _COMPARISONS[op]
+    return (lambda v: compare(_coerce(v, x), x)), f"{words} {x!r}"
+
+
+_COMPARISONS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
+    "eq": (operator.eq, "be"),
+    "neq": (operator.ne, "not be"),
+    "gt": (operator.gt, "be greater than"),
+    "gte": (operator.ge, "be greater than or equal to"),
+    "lt": (operator.lt, "be less than"),
+    "lte": (operator.le, "be less than or equal to"),
+}
+OPERATORS = frozenset(_COMPARISONS) | {
+    "in",
+    "notin",
+    "between",
+    "startswith",
+    "endswith",
+    "notstartwith",
+    "notendwith",
+    "contains",
+    "notcontain",
+}
+
+
+def _regex_test(pattern: re.Pattern[str]) -> tuple[Callable[[Any], bool], str]:
+    def test(value: Any) -> bool:
+        return all(pattern.search(str(e)) is not None for e in _each(value))
+
+    return test, f"match {pattern.pattern!r}"
+
+
+def _operator_checker(key: str, spec: Any) -> Checker:
+    head, sep, tail = key.rpartition("__")
+    op = "eq"
+    if sep and head and tail in OPERATORS:
+        key, op = head, tail
+    by_length = key.endswith("__len") and len(key) > 5
+    if by_length:
+        key = key[:-5]
+    path = _parse_path(key)
+    if isinstance(spec, re.Pattern):
+        if op != "eq" or by_length:
+            raise TypeError(f"inspect {key!r}: a regular expression takes no operator")
+        test, must = _regex_test(spec)
+    elif callable(spec):
+        raise TypeError(f"inspect {key!r}: unsupported rule {spec!r}")
+    else:
+        test, must = _operator_test(op, spec)
+    prefix = "length of parameter" if by_length else "parameter"
+    message = f"{prefix} {path.label} must {must}"
+
+    def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
+        value = path.get(params, out)
+        if value is _MISSING or value is None:
+            return
+        try:
+            ok = test(len(value) if by_length else value)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ParameterError(path.name, message)
+
+    return check
+
+
+DATA_SCOPES = frozenset({"ARGS", "URL", "FORM", "JSON", "DATA"})
+METHOD_SCOPES = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+class Inspection:
+    """``@app.inspect(scope, required, ints, ..., **kargs)`` compiled once.
+
+    ``scope`` is ``"ARGS"`` (default), ``"URL"``, ``"FORM"``, ``"JSON"``,
+    ``"DATA"``, or an HTTP method name meaning "ARGS, for that method only"
+    (see :attr:`source` and :meth:`applies_to`). Name lists may be given as a
+    list or a comma-separated string. Rules run in this order: ``required``,
+    ``oneof``, ``manyof``, ``safes``, ``nones``, ``lists``, ``ints``, ``floats``,
+    ``booleans``, ``dicts``, ``strings``, ``emails``, ``uuids``, type specs
+    (``offset=int``), ``notags``, then the ``kargs`` operators in order.
+
+    Absent parameters (and ``None`` values) are only checked by ``required``,
+    ``oneof`` and ``manyof``; ``required`` also rejects ``None`` and ``""``.
+    ``oneof``: at least one of the names is given. ``manyof``: the names go
+    together — if any is given, all must be. Either takes one list of names or
+    a list of such lists.
+    """
+
+    def __init__(
+        self,
+        scope: str = "ARGS",
+        required: Iterable[str] | str | None = None,
+        ints: Iterable[str] | str | None = None,
+        floats: Iterable[str] | str | None = None,
+        emails: Iterable[str] | str | None = None,
+        uuids: Iterable[str] | str | None = None,
+        nones: Iterable[str] | str | None = None,
+        lists: Iterable[str] | str | None = None,
+        strings: Iterable[str] | str | None = None,
+        booleans: Iterable[str] | str | None = None,
+        dicts: Iterable[str] | str | None = None,
+        oneof: Iterable[Any] | str | None = None,
+        manyof: Iterable[Any] | str | None = None,
+        notags: Iterable[str] | str | None = None,
+        safes: Iterable[str] | str | None = None,
+        **kargs: Any,
+    ) -> None:
+        normalized = str(scope).upper()
+        if normalized not in DATA_SCOPES and normalized not in METHOD_SCOPES:
+            raise ValueError(f"unknown inspect scope {scope!r}")
+        self.scope: str = normalized
+        #: which parameter dict the caller passes to :meth:`check`
+        self.source: str = "ARGS" if normalized in METHOD_SCOPES else normalized
+        checkers: list[Checker] = []
+        checkers += [_required_checker(_parse_path(n)) for n in _names(required)]
+        checkers += [_oneof_checker(group) for group in _groups(oneof)]
+        checkers += [_manyof_checker(group) for group in _groups(manyof)]
+        checkers += [_safe_checker(n) for n in _names(safes)]
+        for key, value_list in (
+            ("nones", nones),
+            ("lists", lists),
+            ("ints", ints),
+            ("floats", floats),
+            ("booleans", booleans),
+            ("dicts", dicts),
+            ("strings", strings),
+            ("emails", emails),
+            ("uuids", uuids),
+        ):
+            checkers += [_named_converter(key, n) for n in _names(value_list)]
+        operators: list[Checker] = []
+        for key, spec in kargs.items():
+            if _is_type_spec(spec):
+                checkers.append(_type_checker(key, spec))
+            else:
+                operators.append(_operator_checker(key, spec))
+        checkers += [_notags_converter(n) for n in _names(notags)]
+        self._checkers: tuple[Checker, ...] = tuple(checkers + operators)
+
+    def applies_to(self, method: str) -> bool:
+        """Whether this inspection runs for a request with ``method``."""
+        if self.scope in METHOD_SCOPES:
+            return method.upper() == self.scope
+        return True
+
+    def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate ``params`` (the scope's dict); return the converted values.
+
+        Raises :class:`ParameterError` on the first failing rule.
+        """
+        converted: dict[str, Any] = {}
+        for checker in self._checkers:
+            checker(params, converted)
+        return converted
+
+    def __repr__(self) -> str:
+        return f"<Inspection {self.scope} rules={len(self._checkers)}>"
+
+
+__all__ = ["DATA_SCOPES", "METHOD_SCOPES", "OPERATORS", "Inspection", "looks_unsafe"]

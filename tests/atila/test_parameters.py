@@ -1,0 +1,479 @@
+"""Parameter binding and @app.inspect (spec: "Getting Parameters", "Testing Parameters")."""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from atila.errors import ParameterError
+from atila.inspection import looks_unsafe
+from atila.parameters import (
+    HandlerSignature,
+    Inspection,
+    bind_arguments,
+    merge_args,
+    parse_query,
+)
+
+# --------------------------------------------------------------------------- signatures
+
+
+def test_signature_of_a_handler() -> None:
+    def episode(was: Any, id: int, topic: str = "python", **karg: Any) -> None: ...
+
+    sig = HandlerSignature.from_function(episode)
+    assert sig.wants_was is True
+    assert sig.names == ("id", "topic")
+    assert sig.defaults == {"topic": "python"}
+    assert sig.var_keyword == "karg"
+    assert sig.required == ("id",)
+
+
+def test_signature_without_was_and_keyword_only() -> None:
+    def episodes(uid: int, *, limit: int = 10) -> None: ...
+
+    sig = HandlerSignature.from_function(episodes)
+    assert sig.wants_was is False
+    assert sig.names == ("uid", "limit")
+    assert sig.var_keyword is None
+
+
+def test_signature_follows_wraps() -> None:
+    def handler(was: Any, num: int = 8) -> None: ...
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> None: ...
+
+    assert HandlerSignature.from_function(wrapper).names == ("num",)
+
+
+def test_positional_only_parameters_are_refused() -> None:
+    def handler(was: Any, num: int, /) -> None: ...
+
+    with pytest.raises(TypeError, match="positional-only"):
+        HandlerSignature.from_function(handler)
+
+
+# --------------------------------------------------------------------------- query / merge
+
+
+def test_parse_query() -> None:
+    assert parse_query("") == {}
+    assert parse_query("a=1&b=&c&a=2&a=3&d=%ED%95%9C+x") == {
+        "a": ["1", "2", "3"],
+        "b": "",
+        "c": "",
+        "d": "한 x",
+    }
+
+
+def test_merge_args_lists_duplicates_and_body_beats_query() -> None:
+    url = {"id": "5"}
+    query = {"topic": "python", "id": "6", "q": "x"}
+    body = {"q": "from body", "comment": "good"}
+    assert merge_args(url, query, body) == {
+        "id": ["5", "6"],
+        "topic": "python",
+        "q": "from body",
+        "comment": "good",
+    }
+    assert merge_args({"id": 1}, {}, {"id": 2}) == {"id": [1, 2]}
+    assert merge_args({}, {"tag": ["a", "b"]}, {}) == {"tag": ["a", "b"]}
+
+
+# --------------------------------------------------------------------------- binding
+
+
+def _sig(func: Any) -> HandlerSignature:
+    return HandlerSignature.from_function(func)
+
+
+def test_bind_in_origin_order() -> None:
+    def hello(was: Any, id: int, topic: str, comment: str) -> None: ...
+
+    kwargs = bind_arguments(_sig(hello), {"id": 100}, {"topic": "Python"}, {"comment": "ok"})
+    assert kwargs == {"id": 100, "topic": "Python", "comment": "ok"}
+
+
+def test_body_parameters_bind_without_naming_the_query_ones() -> None:
+    def hello(was: Any, userid: str, **form: Any) -> None: ...
+
+    kwargs = bind_arguments(_sig(hello), {}, {"x": "1"}, {"userid": "hans", "comment": "hi"})
+    assert kwargs == {"x": "1", "userid": "hans", "comment": "hi"}
+
+
+def test_defaults_fill_missing_optional_arguments() -> None:
+    def hello(was: Any, num: int = 8) -> None: ...
+
+    assert bind_arguments(_sig(hello), {}, {}, {}) == {}
+    assert bind_arguments(_sig(hello), {}, {"num": "100"}, {}) == {"num": "100"}
+
+
+def test_unexpected_parameter_is_a_400_naming_it() -> None:
+    def hello(was: Any, num: int = 8) -> None: ...
+
+    with pytest.raises(ParameterError) as caught:
+        bind_arguments(_sig(hello), {}, {"num": "1", "other": "2"}, {})
+    assert caught.value.code == 400
+    assert caught.value.param == "other"
+    assert "unexpected parameter: other" in caught.value.message
+
+
+def test_missing_parameter_is_a_400_naming_it() -> None:
+    def hello(was: Any, limit: int, offset: int = 0) -> None: ...
+
+    with pytest.raises(ParameterError) as caught:
+        bind_arguments(_sig(hello), {}, {"offset": "2"}, {})
+    assert caught.value.code == 400
+    assert caught.value.param == "limit"
+    assert "missing parameter: limit" in caught.value.message
+
+
+def test_var_keyword_takes_everything_but_was() -> None:
+    def hello(was: Any, **karg: Any) -> None: ...
+
+    assert bind_arguments(_sig(hello), {"id": 1}, {"a": "1"}, {"b": 2}) == {
+        "id": 1,
+        "a": "1",
+        "b": 2,
+    }
+    with pytest.raises(ParameterError, match="was"):
+        bind_arguments(_sig(hello), {}, {"was": "x"}, {})
+
+
+# --------------------------------------------------------------------------- inspect: scope
+
+
+def test_scopes() -> None:
+    assert Inspection().scope == "ARGS"
+    assert Inspection("json").source == "JSON"
+    put = Inspection("PUT", ["id"])
+    assert put.source == "ARGS"
+    assert put.applies_to("put") and not put.applies_to("GET")
+    assert Inspection("FORM").applies_to("GET")
+    with pytest.raises(ValueError, match="scope"):
+        Inspection("BODY")
+
+
+def _fails(inspection: Inspection, params: dict[str, Any]) -> ParameterError:
+    with pytest.raises(ParameterError) as caught:
+        inspection.check(params)
+    assert caught.value.code == 400
+    return caught.value
+
+
+# --------------------------------------------------------------------------- required etc.
+
+
+def test_required_and_ints_from_the_spec_example() -> None:
+    inspection = Inspection("ARGS", ["id"], ints=["id"])
+    assert inspection.check({"id": "7"}) == {"id": 7}
+    error = _fails(inspection, {})
+    assert error.param == "id" and error.message == "parameter id is required"
+    assert _fails(inspection, {"id": ""}).message == "parameter id is required"
+    assert _fails(inspection, {"id": "x"}).message == "parameter id must be an integer"
+
+
+def test_name_lists_may_be_comma_separated_strings() -> None:
+    assert Inspection(ints="offset, limit").check({"offset": "1", "limit": "2"}) == {
+        "offset": 1,
+        "limit": 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "given", "expected"),
+    [
+        ("ints", "-12", -12),
+        ("ints", 12, 12),
+        ("ints", 3.0, 3),
+        ("ints", ["1", "2"], [1, 2]),
+        ("floats", "1.5", 1.5),
+        ("floats", "-2e3", -2000.0),
+        ("floats", 3, 3.0),
+        ("booleans", "yes", True),
+        ("booleans", "Off", False),
+        ("booleans", "1", True),
+        ("booleans", "0", False),
+        ("booleans", True, True),
+        ("nones", "", None),
+        ("nones", "x", "x"),
+        ("lists", "a, b,c", ["a", "b", "c"]),
+        ("lists", "", []),
+        ("lists", ("a",), ["a"]),
+        ("dicts", '{"a": 1}', {"a": 1}),
+        ("dicts", {"a": 1}, {"a": 1}),
+        ("strings", "text", "text"),
+        ("emails", "hans@example.com", "hans@example.com"),
+        ("uuids", "12345678-1234-5678-1234-567812345678", "12345678-1234-5678-1234-567812345678"),
+        ("notags", "<b>hi</b>", "&lt;b&gt;hi&lt;/b&gt;"),
+    ],
+)
+def test_conversions(rule: str, given: Any, expected: Any) -> None:
+    assert Inspection(**{rule: ["a"]}).check({"a": given}) == {"a": expected}
+
+
+@pytest.mark.parametrize(
+    ("rule", "given", "words"),
+    [
+        ("ints", "1.5", "must be an integer"),
+        ("ints", True, "must be an integer"),
+        ("ints", "1_000", "must be an integer"),
+        ("floats", "nan", "must be a number"),
+        ("floats", "abc", "must be a number"),
+        ("booleans", "maybe", "must be a boolean"),
+        ("lists", {"a": 1}, "must be a list"),
+        ("dicts", "[1]", "must be an object"),
+        ("dicts", "{oops", "must be an object"),
+        ("strings", 5, "must be a string"),
+        ("emails", "not-an-email", "must be an email address"),
+        ("emails", "a@b", "must be an email address"),
+        ("uuids", "1234", "must be a UUID"),
+    ],
+)
+def test_conversion_failures(rule: str, given: Any, words: str) -> None:
+    error = _fails(Inspection(**{rule: ["a"]}), {"a": given})
+    assert error.param == "a"
+    assert error.message == f"parameter a {words}"
+
+
+def test_absent_and_none_values_are_only_checked_by_required() -> None:
+    inspection = Inspection(ints=["a"], emails=["b"], c__gte=3)
+    assert inspection.check({}) == {}
+    assert inspection.check({"a": None, "b": None, "c": None}) == {}
+
+
+def test_nones_then_ints_lets_empty_pass_as_none() -> None:
+    inspection = Inspection(nones=["limit"], ints=["limit"])
+    assert inspection.check({"limit": ""}) == {"limit": None}
+    assert inspection.check({"limit": "5"}) == {"limit": 5}
+
+
+def test_lists_then_ints_converts_each_item() -> None:
+    assert Inspection(lists=["ids"], ints=["ids"]).check({"ids": "1,2,3"}) == {"ids": [1, 2, 3]}
+
+
+def test_oneof_needs_at_least_one() -> None:
+    inspection = Inspection(oneof=["email", "phone"])
+    assert inspection.check({"phone": "1"}) == {}
+    assert inspection.check({"email": "a", "phone": "1"}) == {}
+    error = _fails(inspection, {"email": ""})
+    assert error.message == "one of parameters email, phone is required"
+
+
+def test_manyof_names_go_together() -> None:
+    inspection = Inspection(manyof=["lat", "lng"])
+    assert inspection.check({}) == {}
+    assert inspection.check({"lat": "1", "lng": "2"}) == {}
+    error = _fails(inspection, {"lat": "1"})
+    assert error.param == "lng"
+    assert error.message == "parameters lat, lng must be given together; missing lng"
+
+
+def test_several_groups() -> None:
+    inspection = Inspection(oneof=[["a", "b"], ["c", "d"]])
+    assert inspection.check({"a": 1, "d": 1}) == {}
+    _fails(inspection, {"a": 1})
+
+
+# --------------------------------------------------------------------------- safes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<script>alert(1)</script>",
+        "< SCRIPT src=//x>",
+        '<img src=x onerror="alert(1)">',
+        "<svg/onload=alert(1)>",
+        "javascript:alert(1)",
+        "JaVa\tScRiPt:alert(1)",
+        '" onmouseover="alert(1)',
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "%3Cscript%3E",
+        "<iframe src=x>",
+        "width: expression(alert(1))",
+        "data:text/html;base64,xx",
+    ],
+)
+def test_safes_rejects_xss(text: str) -> None:
+    assert looks_unsafe(text)
+    error = _fails(Inspection(safes=["q"]), {"q": text})
+    assert error.message == "parameter q contains unsafe markup"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hello world", "one = two", "x < y and y > z", "it's done", "email me: a@b.c", "Java script"],
+)
+def test_safes_accepts_plain_text(text: str) -> None:
+    assert not looks_unsafe(text)
+    assert Inspection(safes=["q"]).check({"q": text}) == {}
+
+
+def test_safes_checks_list_items() -> None:
+    _fails(Inspection(safes="q"), {"q": ["ok", "<script>"]})
+
+
+# --------------------------------------------------------------------------- type specs
+
+
+def test_type_specs_convert() -> None:
+    inspection = Inspection(offset=int, prodtype=[int, str], ratio=float, flag=bool)
+    converted = inspection.check({"offset": "3", "prodtype": "10", "ratio": "0.5", "flag": "no"})
+    assert converted == {"offset": 3, "prodtype": 10, "ratio": 0.5, "flag": False}
+    assert inspection.check({"prodtype": "book"}) == {"prodtype": "book"}
+    assert _fails(inspection, {"offset": "x"}).message == "parameter offset must be int"
+
+
+def test_type_spec_any_of_failure_names_the_types() -> None:
+    error = _fails(Inspection(a=[int, float]), {"a": "x"})
+    assert error.message == "parameter a must be int or float"
+
+
+def test_type_spec_uuid_gives_a_uuid() -> None:
+    text = "12345678-1234-5678-1234-567812345678"
+    assert Inspection(u=uuid.UUID).check({"u": text}) == {"u": uuid.UUID(text)}
+
+
+def test_type_spec_on_a_json_node_validates_only() -> None:
+    inspection = Inspection(data___count=int)
+    assert inspection.check({"data": {"count": 3}}) == {}
+    assert _fails(inspection, {"data": {"count": "x"}}).message == (
+        "parameter data.count must be int"
+    )
+
+
+# --------------------------------------------------------------------------- operators
+
+
+@pytest.mark.parametrize(
+    ("rule", "ok", "bad", "words"),
+    [
+        ({"a__neq": 5}, 4, "5", "must not be 5"),
+        ({"a__gt": 5}, "6", 5, "must be greater than 5"),
+        ({"a__gte": 5}, "5", "4", "must be greater than or equal to 5"),
+        ({"a__lt": 5}, 4.5, "5", "must be less than 5"),
+        ({"a__lte": 5}, "5", 6, "must be less than or equal to 5"),
+        ({"a__eq": "x"}, "x", "y", "must be 'x'"),
+        ({"a": 3}, "3", "4", "must be 3"),
+        ({"a__in": (1, 2)}, "2", "3", "must be one of [1, 2]"),
+        ({"a__in": ("x", "y")}, "x", "z", "must be one of ['x', 'y']"),
+        ({"a__notin": (1, 2)}, "3", 1, "must not be one of [1, 2]"),
+        ({"a__between": (-4, -1)}, "-4", "0", "must be between -4 and -1"),
+        ({"a__startswith": "ha"}, "hans", "roh", "must start with 'ha'"),
+        ({"a__endswith": "ns"}, "hans", "roh", "must end with 'ns'"),
+        ({"a__notstartwith": "ha"}, "roh", "hans", "must not start with 'ha'"),
+        ({"a__notendwith": "ns"}, "roh", "hans", "must not end with 'ns'"),
+        ({"a__contains": "an"}, "hans", "roh", "must contain 'an'"),
+        ({"a__contains": 2}, [1, 2], [3], "must contain 2"),
+        ({"a__notcontain": "an"}, "roh", "hans", "must not contain 'an'"),
+    ],
+)
+def test_operators(rule: dict[str, Any], ok: Any, bad: Any, words: str) -> None:
+    inspection = Inspection("ARGS", **rule)
+    assert inspection.check({"a": ok}) == {}
+    error = _fails(inspection, {"a": bad})
+    assert error.param == "a"
+    assert error.message == f"parameter a {words}"
+
+
+def test_spec_operator_example() -> None:
+    inspection = Inspection("ARGS", a__gte=5, b__between=(-4, -1), c__in=(1, 2))
+    assert inspection.check({"a": "5", "b": "-2", "c": "1"}) == {}
+    _fails(inspection, {"a": "5", "b": "-2", "c": "9"})
+
+
+def test_operators_see_converted_values() -> None:
+    inspection = Inspection(ints=["a"], a__gte=10)
+    assert inspection.check({"a": "12"}) == {"a": 12}
+    _fails(inspection, {"a": "9"})
+
+
+def test_comparing_text_with_a_number_fails_cleanly() -> None:
+    error = _fails(Inspection(a__gt=5), {"a": "many"})
+    assert error.message == "parameter a must be greater than 5"
+
+
+def test_in_checks_every_item_of_a_list() -> None:
+    inspection = Inspection(lists=["tags"], tags__in=("a", "b"))
+    assert inspection.check({"tags": "a,b"}) == {"tags": ["a", "b"]}
+    _fails(inspection, {"tags": "a,c"})
+
+
+@pytest.mark.parametrize(
+    ("rule", "ok", "bad", "words"),
+    [
+        ({"a__len__between": (4, 8)}, "hans", "roh", "must be between 4 and 8"),
+        ({"a__len__gte": 3}, [1, 2, 3], [1], "must be greater than or equal to 3"),
+        ({"a__len__lt": 3}, "ab", "abc", "must be less than 3"),
+        ({"a__len": 2}, "ab", "abc", "must be 2"),
+    ],
+)
+def test_length_checks(rule: dict[str, Any], ok: Any, bad: Any, words: str) -> None:
+    inspection = Inspection(**rule)
+    assert inspection.check({"a": ok}) == {}
+    assert _fails(inspection, {"a": bad}).message == f"length of parameter a {words}"
+
+
+def test_length_of_a_number_fails() -> None:
+    _fails(Inspection(a__len__gte=1), {"a": 5})
+
+
+def test_regular_expression_must_match() -> None:
+    inspection = Inspection("ARGS", a=re.compile("^hans"))
+    assert inspection.check({"a": "hansroh"}) == {}
+    assert _fails(inspection, {"a": "roh hans"}).message == "parameter a must match '^hans'"
+
+
+def test_json_nodes() -> None:
+    inspection = Inspection(data___scores__1__gte=10)
+    assert inspection.check({"data": {"scores": [9, 12, 16]}}) == {}
+    error = _fails(inspection, {"data": {"scores": [9, 8, 16]}})
+    assert error.param == "data"
+    assert error.message == "parameter data.scores[1] must be greater than or equal to 10"
+    # a node that is not there is not checked (use required for that)
+    assert inspection.check({"data": {"scores": [1]}}) == {}
+    assert inspection.check({"data": {}}) == {}
+
+
+def test_json_nodes_in_json_strings_and_required_nodes() -> None:
+    inspection = Inspection(required=["data___name"], data___scores__0__lt=5)
+    assert inspection.check({"data": '{"name": "x", "scores": [1]}'}) == {}
+    error = _fails(inspection, {"data": {"scores": [1]}})
+    assert error.message == "parameter data.name is required"
+
+
+def test_deep_nodes_and_len() -> None:
+    inspection = Inspection(a___b__0___c__len__gte=2)
+    assert inspection.check({"a": {"b": [{"c": "xy"}]}}) == {}
+    assert _fails(inspection, {"a": {"b": [{"c": "x"}]}}).message == (
+        "length of parameter a.b[0].c must be greater than or equal to 2"
+    )
+
+
+def test_bad_rules_fail_at_decoration_time() -> None:
+    with pytest.raises(TypeError):
+        Inspection(a__between=5)
+    with pytest.raises(TypeError):
+        Inspection(a__in=5)
+    with pytest.raises(TypeError):
+        Inspection(a__gte=re.compile("x"))
+    with pytest.raises(TypeError):
+        Inspection(a=lambda value: True)
+
+
+def test_check_does_not_modify_the_given_params() -> None:
+    params = {"a": "1", "b": "<i>"}
+    assert Inspection(ints=["a"], notags=["b"]).check(params) == {"a": 1, "b": "&lt;i&gt;"}
+    assert params == {"a": "1", "b": "<i>"}
+
+
+def test_rules_are_compiled_once() -> None:
+    inspection = Inspection("GET", ["id"], ints=["id"], id__gte=1, name=re.compile("x"))
+    assert len(inspection._checkers) == 4
+    assert "GET" in repr(inspection)
