@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from email.utils import formatdate
@@ -22,6 +23,21 @@ if TYPE_CHECKING:
 
 access_logger = logging.getLogger("skitai.access")
 error_logger = logging.getLogger("skitai.error")
+
+#: Bytes a client could use to end a quoted log field early or forge a line.
+_UNSAFE_IN_LOG = re.compile(rb'["\\\x00-\x1f\x7f-\xff]')
+
+
+def _log_field(value: bytes) -> str:
+    """``value`` safe inside a quoted log field: ``\\"``, ``\\\\`` and ``\\xHH`` escapes."""
+    if _UNSAFE_IN_LOG.search(value) is None:
+        return value.decode("ascii")
+    return _UNSAFE_IN_LOG.sub(_escape_byte, value).decode("ascii")
+
+
+def _escape_byte(match: re.Match[bytes]) -> bytes:
+    byte = match.group()
+    return b"\\" + byte if byte in b'"\\' else b"\\x%02x" % byte[0]
 
 
 class Dispatcher(Protocol):
@@ -100,12 +116,12 @@ class ServerState:
             exchange.client[0] or "-",
             time.strftime("%d/%b/%Y:%H:%M:%S %z"),
             exchange.method,
-            exchange.target.decode("latin-1"),
+            _log_field(exchange.target),
             exchange.version,
             exchange.status_code,
             exchange.bytes_sent,
-            referer.decode("latin-1"),
-            agent.decode("latin-1"),
+            _log_field(referer),
+            _log_field(agent),
         )
 
     def log_error(self, connection: HttpProtocol, error: ProtocolError) -> None:

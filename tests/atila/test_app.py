@@ -376,7 +376,7 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture
 def wsgiref_url(app: atila.Atila) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -15,9 +15,9 @@ from email.utils import formatdate
 from pathlib import Path
 
 import pytest
-from test_wsgi_container import raw_exchange  # shared live-server helper
+from test_wsgi_container import fresh_session, raw_exchange, serve_site  # shared helpers
 
-from skitai.testing import LiveClient, test_client
+from skitai.testing import LiveClient
 
 MIB = 1024 * 1024
 HELLO = b"hello, static world\n"  # 20 bytes
@@ -57,16 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(site: Path) -> Iterator[LiveClient]:
-    client = test_client(site / "serve.py", devel=False)
-    yield client
-    client.stop()
+    yield from serve_site(site)
 
 
 @pytest.fixture
 def http(server: LiveClient) -> Iterator[LiveClient]:
-    session = LiveClient(server.base_url, server.server)
-    yield session
-    session.close()
+    yield from fresh_session(server)
 
 
 def raw_get(port: int, target: str, method: str = "GET") -> tuple[str, bytes]:

@@ -278,20 +278,33 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def server(site: Path) -> Iterator[LiveClient]:
-    """One running server (1 worker x 2 threads) shared by the tests of this module."""
+def serve_site(site: Path) -> Iterator[LiveClient]:
+    """Fixture body: run ``site/serve.py`` until the fixture is torn down.
+
+    Shared with the other live-server modules of this directory.
+    """
     client = test_client(site / "serve.py", devel=False)
     yield client
     client.stop()
 
 
-@pytest.fixture
-def http(server: LiveClient) -> Iterator[LiveClient]:
-    """A fresh session on the shared server (no connection reuse between tests)."""
+def fresh_session(server: LiveClient) -> Iterator[LiveClient]:
+    """Fixture body: a new session (own connections and cookies) on a running server."""
     session = LiveClient(server.base_url, server.server)
     yield session
     session.close()
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[LiveClient]:
+    """One running server (1 worker x 2 threads) shared by the tests of this module."""
+    yield from serve_site(site)
+
+
+@pytest.fixture
+def http(server: LiveClient) -> Iterator[LiveClient]:
+    """A fresh session on the shared server (no connection reuse between tests)."""
+    yield from fresh_session(server)
 
 
 def raw_exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:

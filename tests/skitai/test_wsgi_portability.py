@@ -27,10 +27,11 @@ from wsgiref.validate import validator
 
 import pytest
 import requests
+from test_wsgi_container import serve_site  # shared live-server helper
 
 from skitai.mounts import MountTable
 from skitai.preference import Preference
-from skitai.testing import Client, LiveClient, test_client
+from skitai.testing import Client, LiveClient
 
 #: The portable app: uses only PEP 3333 (optional features with a fallback).
 PORTABLE_APP = '''
@@ -168,9 +169,7 @@ def wsgiref_url(portable: ModuleType) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def skitai_server(site: Path) -> Iterator[LiveClient]:
-    client = test_client(site / "serve.py", devel=False)
-    yield client
-    client.stop()
+    yield from serve_site(site)
 
 
 @pytest.fixture
