@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Parsed requests allowed to wait behind the one being answered.
 MAX_PIPELINE = 16
+#: Seconds a never-used connection may still send its request once draining.
+SHUTDOWN_FIRST_REQUEST_GRACE = 1.0
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -331,13 +333,22 @@ class HttpProtocol(asyncio.Protocol):
                 self._reject(RequestTimeout("request body stalled"))
         elif not self.pipeline:
             limit = config.keepalive_timeout if self._requests else config.header_timeout
+            if self.closing:
+                limit = min(limit, SHUTDOWN_FIRST_REQUEST_GRACE)
             if now - self._idle_since > limit:
                 self.transport.close()
 
     def shutdown(self) -> None:
-        """Close when idle, otherwise after the responses in progress."""
+        """Close when idle, otherwise after the responses in progress.
+
+        A connection accepted just before the shutdown whose request has not
+        arrived yet is left open briefly (its client is already sending): it
+        is answered with ``Connection: close``, or closed by the timeout check.
+        """
         self.closing = True
-        if self.transport is not None and not self.pipeline and not self._in_head:
+        if self.transport is None or self.pipeline or self._in_head:
+            return
+        if self._requests:
             self.transport.close()
 
     def _body_drained(self) -> None:
