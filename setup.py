@@ -50,6 +50,8 @@ setup(
         "httptools",
         "h11",
         "requests",
+        "PyJWT>=2.8",
+        "python-multipart>=0.0.18",
     ],
     extras_require={
         "uvloop": ["uvloop; sys_platform != 'win32'"],

@@ -127,11 +127,7 @@ class Mount:
         self._prefix = "" if root else self.point + "/"
         self._cut = 0 if root else len(self.point)
         if self.static is not None:
-            from skitai.static import fs_path
-
-            has_file = self.static.has_route
-            # Request paths are PEP 3333 strings (bytes as latin-1); files are named in UTF-8.
-            self._route = lambda path: has_file(fs_path(path))
+            self._route = self.static.has_wsgi_route
         elif isinstance(self.app, RoutableApp):
             self._route = self.app.has_route
         else:
@@ -152,7 +148,7 @@ class Mount:
     def handles(self, path: str) -> bool:
         """Return True when this mount serves request ``path`` (a full path that matches).
 
-        A static mount asks its ``StaticFiles.has_route``, an app with a
+        A static mount asks its ``StaticFiles.has_wsgi_route``, an app with a
         ``has_route`` hook (:class:`skitai.types.RoutableApp`) asks the app,
         both with :meth:`relative` ``(path)``; any other app serves everything.
         """

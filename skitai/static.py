@@ -136,6 +136,13 @@ class StaticFiles:
         """
         return self._locate(path) is not None
 
+    def has_wsgi_route(self, wsgi_path: str) -> bool:
+        """:meth:`has_route` for a PEP 3333 path (decoded bytes as latin-1 characters).
+
+        The mount table asks with such paths; file names are UTF-8 (see :func:`fs_path`).
+        """
+        return self.has_route(fs_path(wsgi_path))
+
     def prepare(self, method: str, path: str, headers: Mapping[str, str]) -> StaticResponse:
         """Decide the response to ``method path`` with request ``headers``.
 

@@ -7,15 +7,21 @@
   ``postgres``-marked test into a failure, so CI can never pass without the
   database tests having run.
 * ``free_port`` — an unused TCP port on 127.0.0.1 for a real server.
+* ``serve`` — start a server script written from source on an ephemeral port
+  and get a :class:`skitai.testing.LiveClient` on it.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Generator, Iterator
+import textwrap
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 
 import pytest
+
+from skitai.testing import LiveClient, test_client
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
@@ -106,3 +112,30 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., LiveClient]]:
+    """Start a server script written from source; stopped at the end of the test.
+
+    ``serve(source, *args, files={...})`` writes ``source`` (dedented) as
+    ``serve.py`` in ``tmp_path`` plus any extra ``files`` (relative path ->
+    text), starts it with ``--port N`` and the extra command line ``args``,
+    waits until it listens and returns a :class:`LiveClient` on it.
+    """
+    clients: list[LiveClient] = []
+
+    def start(source: str, *args: str, files: dict[str, str] | None = None) -> LiveClient:
+        for name, text in (files or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        script = tmp_path / "serve.py"
+        script.write_text(textwrap.dedent(source))
+        client = test_client(str(script), devel=False, args=args)
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        client.stop()

@@ -4,22 +4,18 @@
   :class:`skitai.testing.Client` on it (no sockets).
 * ``call_wsgi(app, environ)`` — call any WSGI app with a hand-made environ
   (for environ keys the client does not let a test choose, like REMOTE_ADDR).
-* ``serve(source, files=...)`` — write ``serve.py`` (and extra files) to a
-  temporary directory, start it with :func:`skitai.testing.test_client` on an
-  ephemeral port and return the :class:`~skitai.testing.LiveClient`.
+* ``serve`` comes from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import atila
-from skitai.testing import Client, LiveClient, build_environ, test_client
+from skitai.testing import Client, build_environ
 
 
 @pytest.fixture
@@ -65,24 +61,3 @@ def call_wsgi() -> Callable[..., WSGIResult]:
         return _call_wsgi(app, env)
 
     return call
-
-
-@pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., LiveClient]]:
-    """Start a server script written from source; stopped at the end of the test."""
-    clients: list[LiveClient] = []
-
-    def start(source: str, *args: str, files: dict[str, str] | None = None) -> LiveClient:
-        for name, text in (files or {}).items():
-            path = tmp_path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text))
-        script = tmp_path / "serve.py"
-        script.write_text(textwrap.dedent(source))
-        live = test_client(str(script), devel=False, args=args)
-        clients.append(live)
-        return live
-
-    yield start
-    for live in clients:
-        live.stop()
