@@ -1,0 +1,448 @@
+"""What every benchmark script shares: wrk, servers, rounds and the summary.
+
+A benchmark script (``bench_*.py`` beside this module) describes its servers
+and the paths to load; this module
+
+* parses ``wrk --latency`` output (:func:`parse_wrk_output` -> :class:`WrkResult`),
+* starts every server at once in its own process group, waits until each
+  answers its readiness check, and always stops them all (:func:`running`),
+* runs the rounds: every path against every server, the server order rotated
+  each round so that no server always goes first (:func:`run_rounds`),
+* prints one table per round and a summary of medians and median per-round
+  ratios against targets (:func:`print_round`, :func:`print_summary`).
+
+The scripts import it as ``harness``: running ``python benchmarks/bench_x.py``
+puts ``benchmarks/`` on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+#: The repository root: servers run from here (``benchmarks.apps.x:app`` imports).
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+_TIME_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_RATE_SUFFIX = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+
+# -- wrk output --------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class WrkResult:
+    """What one ``wrk --latency`` run measured."""
+
+    requests_per_sec: float
+    p99_ms: float
+    requests: int
+    socket_errors: int
+    non_2xx: int
+
+    @property
+    def errors(self) -> int:
+        """Socket errors (connect, read, write, timeout) plus non-2xx/3xx responses."""
+        return self.socket_errors + self.non_2xx
+
+
+class WrkParseError(ValueError):
+    """The text is not the output of ``wrk --latency``."""
+
+
+def _duration_ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise WrkParseError(f"unrecognised duration {text!r}")
+    return float(match.group(1)) * _TIME_UNITS[match.group(2)]
+
+
+def parse_wrk_output(text: str) -> WrkResult:
+    """Parse requests/s, p99 latency (ms), request count and errors from ``wrk --latency``."""
+    rate = re.search(r"^Requests/sec:\s+([\d.]+)([kMG]?)\s*$", text, re.MULTILINE)
+    if rate is None:
+        raise WrkParseError("no 'Requests/sec:' line (was wrk run to completion?)")
+    p99 = re.search(r"^\s*99(?:\.0+)?%\s+(\S+)\s*$", text, re.MULTILINE)
+    if p99 is None:
+        raise WrkParseError("no 99% latency line (was wrk run with --latency?)")
+    total = re.search(r"^\s*(\d+) requests in ", text, re.MULTILINE)
+    if total is None:
+        raise WrkParseError("no 'N requests in' line")
+
+    socket_errors = 0
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if sock is not None:
+        socket_errors = sum(int(value) for value in sock.groups())
+    non_2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    non_2xx = int(non_2xx_match.group(1)) if non_2xx_match else 0
+
+    return WrkResult(
+        requests_per_sec=float(rate.group(1)) * _RATE_SUFFIX[rate.group(2)],
+        p99_ms=_duration_ms(p99.group(1)),
+        requests=int(total.group(1)),
+        socket_errors=socket_errors,
+        non_2xx=non_2xx,
+    )
+
+
+SAMPLE_WRK_OUTPUT = """\
+Running 10s test @ http://127.0.0.1:8000/
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.52ms  612.40us  18.07ms   91.20%
+    Req/Sec    21.38k     1.73k   25.02k    71.50%
+  Latency Distribution
+     50%    1.39ms
+     75%    1.66ms
+     90%    2.04ms
+     99%    3.81ms
+  425390 requests in 10.00s, 50.71MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:  42531.67
+Transfer/sec:      5.07MB
+"""
+
+
+def self_test() -> None:
+    """Check the parser against ``SAMPLE_WRK_OUTPUT``."""
+    result = parse_wrk_output(SAMPLE_WRK_OUTPUT)
+    assert result.requests_per_sec == 42531.67, result
+    assert result.p99_ms == 3.81, result
+    assert result.requests == 425390, result
+    assert result.errors == 7, result
+    print("self-test ok:", result)
+
+
+# -- servers -----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Response:
+    """A response as the readiness and equivalence checks see it."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+def http_get(port: int, path: str, timeout: float = 2.0) -> Response:
+    """``GET path`` from 127.0.0.1:``port`` on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return Response(response.status, response.getheader("Content-Type", ""), response.read())
+    finally:
+        conn.close()
+
+
+@dataclasses.dataclass
+class Server:
+    """One server under test: how to start it, and its process once started.
+
+    The server is ready when ``GET ready_path`` answers 200 with ``ready_body``.
+    """
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    ready_path: str = "/"
+    ready_body: bytes = b"Hello, World!"
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, path: str = "/") -> str:
+        """The URL of ``path`` on this server (what wrk loads)."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_executable(name: str) -> str | None:
+    """``name`` next to this interpreter (the virtualenv), else on ``PATH``."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def start(server: Server) -> None:
+    """Start ``server`` from the repository root in its own process group, output to its log."""
+    with server.log_path.open("wb") as log:
+        server.process = subprocess.Popen(
+            server.argv,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_ready(server: Server) -> str | None:
+    """Wait until ``server`` answers its readiness check; else say why not."""
+    assert server.process is not None
+    deadline = time.monotonic() + READY_TIMEOUT
+    last_problem = "no answer"
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            return f"exited with code {server.process.returncode}"
+        try:
+            answer = http_get(server.port, server.ready_path)
+        except (OSError, http.client.HTTPException) as exc:
+            last_problem = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.1)
+            continue
+        if answer.status == 200 and answer.body == server.ready_body:
+            return None
+        return f"unexpected answer: {answer.status} {answer.body[:60]!r}"
+    return f"not ready after {READY_TIMEOUT:.0f} s ({last_problem})"
+
+
+def stop(server: Server) -> None:
+    """SIGTERM the server's process group, SIGKILL it if it lingers."""
+    process = server.process
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def log_tail(server: Server, lines: int = 15) -> str:
+    """The last lines of the server's output, indented."""
+    try:
+        text = server.log_path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "".join("    " + line + "\n" for line in text.splitlines()[-lines:])
+
+
+@contextmanager
+def running(servers: list[Server]) -> Iterator[list[Server]]:
+    """Start every server at once; yield those that became ready; always stop all."""
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        for server in servers:
+            start(server)
+        ready = []
+        for server in servers:
+            problem = wait_ready(server)
+            if problem is None:
+                print(f"{server.name}: ready on port {server.port}")
+                ready.append(server)
+            else:
+                print(f"{server.name}: failed to start: {problem}\n{log_tail(server)}")
+                stop(server)
+        yield ready
+    finally:
+        for server in servers:
+            stop(server)
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- measuring ---------------------------------------------------------------
+
+#: One round of one path: server name -> its result, or why there is none.
+Round = dict[str, WrkResult | str]
+
+
+@dataclasses.dataclass
+class WrkOptions:
+    """How wrk loads each server."""
+
+    threads: int = 2
+    connections: int = 64
+    duration: int = 10
+
+    def describe(self) -> str:
+        """The wrk flags, as printed in the header."""
+        return f"wrk -t{self.threads} -c{self.connections} -d{self.duration}s --latency"
+
+
+def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``--rounds``, ``--duration``, ``--connections`` and ``--wrk-threads`` options."""
+    parser.add_argument("--rounds", type=int, default=3, help="wrk rounds per server")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads")
+
+
+def wrk_options(args: argparse.Namespace) -> WrkOptions:
+    """The :class:`WrkOptions` chosen with :func:`add_wrk_arguments`."""
+    return WrkOptions(threads=args.wrk_threads, connections=args.connections, duration=args.duration)
+
+
+def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
+    """One wrk run against ``url``: its result, or why there is none."""
+    argv = [
+        wrk, f"-t{options.threads}", f"-c{options.connections}", f"-d{options.duration}s",
+        "--latency", url,
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=options.duration + 30, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return "wrk timed out"
+    if done.returncode != 0:
+        return f"wrk exited {done.returncode}: {done.stderr.strip()[:200]}"
+    try:
+        return parse_wrk_output(done.stdout)
+    except WrkParseError as exc:
+        return f"{exc}\n{done.stdout}"
+
+
+def round_order(names: Sequence[str], number: int) -> list[str]:
+    """The order servers are loaded in round ``number`` (1-based): rotated by one each
+    round, so with as many rounds as servers each one goes first once."""
+    if not names:
+        return []
+    shift = (number - 1) % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
+Measure = Callable[[Server, str], WrkResult | str]
+
+
+def run_rounds(
+    servers: list[Server],
+    paths: dict[str, str],
+    rounds: int,
+    measure: Measure,
+    report: Callable[[int, str, Round], None] | None = None,
+) -> dict[str, list[Round]]:
+    """Load every path of ``paths`` (label -> path) on every server, ``rounds`` times.
+
+    Returns label -> one :data:`Round` per round, keyed in ``servers`` order.
+    ``measure(server, path)`` does one load run; ``report(number, label, round)``
+    is called after each path of each round.
+    """
+    results: dict[str, list[Round]] = {label: [] for label in paths}
+    by_name = {server.name: server for server in servers}
+    for number in range(1, rounds + 1):
+        order = round_order(list(by_name), number)
+        for label, path in paths.items():
+            measured = {name: measure(by_name[name], path) for name in order}
+            round_ = {server.name: measured[server.name] for server in servers}
+            results[label].append(round_)
+            if report is not None:
+                report(number, label, round_)
+    return results
+
+
+# -- reporting ---------------------------------------------------------------
+
+
+def successes(rounds: list[Round], name: str) -> list[WrkResult]:
+    """The successful results of server ``name`` over all rounds."""
+    return [r for r in (round_.get(name) for round_ in rounds) if isinstance(r, WrkResult)]
+
+
+def median_ratio(rounds: list[Round], name: str, other: str) -> float | None:
+    """Median over rounds of req/s of ``name`` divided by req/s of ``other``."""
+    ratios = []
+    for round_ in rounds:
+        mine, theirs = round_.get(name), round_.get(other)
+        if isinstance(mine, WrkResult) and isinstance(theirs, WrkResult):
+            if theirs.requests_per_sec > 0:
+                ratios.append(mine.requests_per_sec / theirs.requests_per_sec)
+    return statistics.median(ratios) if ratios else None
+
+
+def print_round(number: int, results: Round, title: str = "") -> None:
+    """One round's table (``title``: what was loaded, e.g. the route)."""
+    print(f"\nround {number}" + (f" {title}" if title else ""))
+    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8}")
+    for name, result in results.items():
+        if isinstance(result, str):
+            print(f"  {name:<10} failed: {result}")
+        else:
+            print(
+                f"  {name:<10} {result.requests_per_sec:>12.1f} {result.p99_ms:>9.2f}"
+                f" {result.errors:>8d}"
+            )
+
+
+@dataclasses.dataclass
+class Target:
+    """A goal: median req/s ratio ``server``/``other`` at least ``ratio``."""
+
+    server: str
+    other: str
+    ratio: float
+
+    def verdict(self, rounds: list[Round]) -> tuple[float | None, bool]:
+        """The measured median ratio (None: not measurable) and whether it meets the goal."""
+        measured = median_ratio(rounds, self.server, self.other)
+        return measured, measured is not None and measured >= self.ratio
+
+
+def print_summary(
+    rounds: list[Round], names: list[str], targets: Sequence[Target], title: str = ""
+) -> list[bool]:
+    """Medians per server and the median per-round ratios of ``targets``.
+
+    Returns, per target, whether it was met (a target whose servers did not
+    both run is reported and counts as not met).
+    """
+    print("\nsummary" + (f" {title}" if title else "") + " (medians over rounds)")
+    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'rounds':>7}")
+    for name in names:
+        ok = successes(rounds, name)
+        if not ok:
+            print(f"  {name:<10} no successful round")
+            continue
+        rps = statistics.median(r.requests_per_sec for r in ok)
+        p99 = statistics.median(r.p99_ms for r in ok)
+        errors = sum(r.errors for r in ok)
+        print(f"  {name:<10} {rps:>12.1f} {p99:>9.2f} {errors:>8d} {len(ok):>7d}")
+
+    met = []
+    for target in targets:
+        ratio, ok = target.verdict(rounds)
+        label = f"{target.server}/{target.other}"
+        if ratio is None:
+            print(f"  {label}: not measured (target >= {target.ratio}x: not met)")
+        else:
+            verdict = "met" if ok else "NOT MET"
+            print(f"  {label}: {ratio:.2f}x req/s (target >= {target.ratio}x: {verdict})")
+        met.append(ok)
+    return met
+
+
+def require_wrk() -> str | None:
+    """The path of ``wrk``, or None after saying how to install it."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        print("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
+    return wrk
