@@ -57,7 +57,7 @@ setup(
         "uvloop": ["uvloop; sys_platform != 'win32'"],
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
-        "bench": ["gunicorn", "granian"],
+        "bench": ["gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask"],
     },
     entry_points={
         "console_scripts": [

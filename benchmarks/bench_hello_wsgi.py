@@ -28,6 +28,7 @@ from harness import (
     Target,
     WrkParseError,
     WrkResult,
+    add_wrk_arguments,
     find_executable,
     free_port,
     median_ratio,
@@ -41,7 +42,6 @@ from harness import (
     self_test,
     successes,
     wrk_options,
-    add_wrk_arguments,
 )
 
 __all__ = [

@@ -28,6 +28,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -186,6 +187,32 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name)
 
 
+#: Placeholder for the port in a server's command line (``"127.0.0.1:{port}"`` works too).
+PORT = "{port}"
+
+
+def build_servers(
+    names: Sequence[str],
+    commands: dict[str, list[str] | None],
+    log_dir: Path,
+    ready_path: str = "/",
+) -> list[Server]:
+    """A :class:`Server` per name, its port put into its command (see :data:`PORT`).
+
+    A command that is ``None`` (its executable is not installed) is reported and left out.
+    """
+    servers = []
+    for name in names:
+        argv = commands[name]
+        if argv is None:
+            print(f"{name}: not installed, skipped (pip install -e .[bench])")
+            continue
+        port = free_port()
+        argv = [part.replace(PORT, str(port)) for part in argv]
+        servers.append(Server(name, argv, port, log_dir / f"{name}.log", ready_path=ready_path))
+    return servers
+
+
 def start(server: Server) -> None:
     """Start ``server`` from the repository root in its own process group, output to its log."""
     with server.log_path.open("wb") as log:
@@ -289,17 +316,26 @@ class WrkOptions:
         return f"wrk -t{self.threads} -c{self.connections} -d{self.duration}s --latency"
 
 
-def add_wrk_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--rounds``, ``--duration``, ``--connections`` and ``--wrk-threads`` options."""
+def add_arguments(parser: argparse.ArgumentParser, server_names: list[str]) -> None:
+    """The options every script has: wrk's (``--rounds``, ``--duration``, ``--connections``,
+    ``--wrk-threads``) and the servers' (``--workers``, ``--threads``, ``--servers``)."""
     parser.add_argument("--rounds", type=int, default=3, help="wrk rounds per server")
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    parser.add_argument(
+        "--servers", nargs="+", choices=server_names, default=server_names,
+        help="servers to compare",
+    )  # fmt: skip
 
 
 def wrk_options(args: argparse.Namespace) -> WrkOptions:
-    """The :class:`WrkOptions` chosen with :func:`add_wrk_arguments`."""
-    return WrkOptions(threads=args.wrk_threads, connections=args.connections, duration=args.duration)
+    """The :class:`WrkOptions` chosen with :func:`add_arguments`."""
+    return WrkOptions(
+        threads=args.wrk_threads, connections=args.connections, duration=args.duration
+    )
 
 
 def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
@@ -440,9 +476,60 @@ def print_summary(
     return met
 
 
-def require_wrk() -> str | None:
-    """The path of ``wrk``, or None after saying how to install it."""
+def run_benchmark(
+    args: argparse.Namespace,
+    commands: dict[str, list[str] | None],
+    paths: dict[str, str],
+    targets: Sequence[Target],
+    *,
+    ready_path: str = "/",
+    check: Callable[[list[Server]], bool] | None = None,
+    check_only: bool = False,
+) -> int:
+    """The whole run; returns the process exit code.
+
+    Builds and starts the servers ``args.servers`` from ``commands``, runs
+    ``check(ready servers)`` when given (False aborts), then ``args.rounds``
+    rounds of every path of ``paths`` (label -> path) with the wrk options of
+    ``args`` (:func:`add_arguments`), a table per round and path, and a
+    summary per path with ``targets``.  ``check_only`` stops after the check.
+    """
     wrk = shutil.which("wrk")
-    if wrk is None:
+    if wrk is None and not check_only:
         print("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
-    return wrk
+        return 1
+    options = wrk_options(args)
+    print(f"{options.describe()}, {args.rounds} rounds")
+
+    def titled(label: str) -> str:
+        return "" if len(paths) == 1 else f"{label} {paths[label]}"
+
+    def report(number: int, label: str, round_: Round) -> None:
+        print_round(number, round_, titled(label))
+
+    def measure(server: Server, path: str) -> WrkResult | str:
+        assert wrk is not None
+        return run_wrk(wrk, server.url(path), options)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as log_dir:
+        servers = build_servers(args.servers, commands, Path(log_dir), ready_path)
+        try:
+            with running(servers) as ready:
+                if not ready:
+                    print("no server started")
+                    return 1
+                if check is not None and not check(ready):
+                    return 1
+                if check_only:
+                    return 0
+                results = run_rounds(ready, paths, args.rounds, measure, report)
+                names = [server.name for server in ready]
+                met = []
+                for label, rounds in results.items():
+                    met += print_summary(rounds, names, targets, titled(label))
+                if targets:
+                    print(f"\ntargets met: {sum(met)} of {len(met)}")
+        except KeyboardInterrupt:
+            print("\ninterrupted: servers stopped")
+            return 130
+    return 0

@@ -42,3 +42,27 @@ class ConfigurableApp(Protocol):
     def apply_preference(self, pref: Any) -> None:
         """Override the app's own settings with ``pref`` (a ``skitai.Preference``)."""
         ...
+
+
+@runtime_checkable
+class LifecycleApp(Protocol):
+    """A WSGI app that wants to know when a worker starts and stops serving it.
+
+    In each worker process, after the fork and before the first request, the
+    engine calls ``on_worker_start(context)`` once per mounted app (an
+    :class:`skitai.context.EngineContext`); after the worker stopped
+    accepting and drained its requests it calls ``on_worker_stop()``.  An
+    exception from ``on_worker_start`` stops the worker (it is logged and the
+    supervisor's failed-start policy applies); one from ``on_worker_stop`` is
+    logged.
+    """
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]: ...
+
+    def on_worker_start(self, context: Any) -> None:
+        """Start serving in this worker (``context``: a ``skitai.context.EngineContext``)."""
+        ...
+
+    def on_worker_stop(self) -> None:
+        """Stop serving in this worker: release what ``on_worker_start`` acquired."""
+        ...

@@ -1,28 +1,41 @@
-"""The wrk output parser of ``benchmarks/bench_hello_wsgi.py``."""
+"""The shared benchmark harness (``benchmarks/harness.py``: wrk parsing, rounds, ratios)
+and the scripts built on it (``bench_hello_wsgi.py``, ``bench_atila_api.py``)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_hello_wsgi.py"
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+MODULES = ("harness", "bench_hello_wsgi", "bench_atila_api")
 
 
 @pytest.fixture(scope="module")
-def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_hello_wsgi", BENCH_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
+def scripts() -> Iterator[dict[str, ModuleType]]:
+    """The benchmark modules, imported the way running a script does (benchmarks/ on the path)."""
+    sys.path.insert(0, str(BENCH_DIR))
     try:
-        spec.loader.exec_module(module)
+        yield {name: importlib.import_module(name) for name in MODULES}
     finally:
-        del sys.modules[spec.name]
-    return module
+        sys.path.remove(str(BENCH_DIR))
+        for name in MODULES:
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def bench(scripts: dict[str, ModuleType]) -> ModuleType:
+    """``bench_hello_wsgi``: its public names (parser, ratios) come from the harness."""
+    return scripts["bench_hello_wsgi"]
+
+
+@pytest.fixture(scope="module")
+def harness(scripts: dict[str, ModuleType]) -> ModuleType:
+    return scripts["harness"]
 
 
 CLEAN_RUN = """\
@@ -111,3 +124,64 @@ def test_median_ratio_over_rounds(bench: ModuleType) -> None:
     assert bench.median_ratio(rounds, "skitai", "gunicorn") == pytest.approx(2.5)
     assert bench.median_ratio(rounds, "skitai", "granian") is None
     assert len(bench.successes(rounds, "skitai")) == 3
+
+
+def test_round_order_rotates(harness: ModuleType) -> None:
+    names = ["a", "b", "c"]
+    orders = [harness.round_order(names, number) for number in (1, 2, 3, 4)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"], ["a", "b", "c"]]
+    assert harness.round_order([], 1) == []
+
+
+def test_run_rounds_loads_every_path_on_every_server(harness: ModuleType) -> None:
+    servers = [harness.Server(name, [], 1, Path("/dev/null")) for name in ("a", "b")]
+    calls: list[tuple[str, str]] = []
+    reported: list[tuple[int, str]] = []
+
+    def measure(server: object, path: str) -> object:
+        calls.append((server.name, path))  # type: ignore[attr-defined]
+        return harness.WrkResult(100.0 if server.name == "a" else 50.0, 1.0, 10, 0, 0)  # type: ignore[attr-defined]
+
+    results = harness.run_rounds(
+        servers,
+        {"one": "/1", "two": "/2"},
+        2,
+        measure,
+        lambda n, label, r: reported.append((n, label)),
+    )
+    assert calls == [("a", "/1"), ("b", "/1"), ("a", "/2"), ("b", "/2"),
+                     ("b", "/1"), ("a", "/1"), ("b", "/2"), ("a", "/2")]  # fmt: skip
+    assert reported == [(1, "one"), (1, "two"), (2, "one"), (2, "two")]
+    assert [list(r) for r in results["one"]] == [["a", "b"], ["a", "b"]]  # servers order kept
+    assert harness.median_ratio(results["two"], "a", "b") == pytest.approx(2.0)
+
+
+def test_summary_marks_targets(harness: ModuleType, capsys: pytest.CaptureFixture[str]) -> None:
+    def result(rps: float) -> object:
+        return harness.WrkResult(rps, 2.0, 100, 0, 1)
+
+    rounds = [{"atila": result(300.0), "flask": result(100.0), "fastapi": result(400.0)}] * 3
+    targets = [harness.Target("atila", "flask", 1.5), harness.Target("atila", "fastapi", 1.0),
+               harness.Target("atila", "granian", 1.0)]  # fmt: skip
+    met = harness.print_summary(rounds, ["atila", "flask", "fastapi"], targets, "api")
+    assert met == [True, False, False]
+    out = capsys.readouterr().out
+    assert "summary api" in out
+    assert "atila/flask: 3.00x req/s (target >= 1.5x: met)" in out
+    assert "atila/fastapi: 0.75x req/s (target >= 1.0x: NOT MET)" in out
+    assert "atila/granian: not measured" in out
+
+
+def test_atila_api_answer_check(scripts: dict[str, ModuleType], harness: ModuleType) -> None:
+    check = scripts["bench_atila_api"].answer_problem
+    json_path = "/api/items/7?q=abc&limit=10"
+    ok = harness.Response(200, "application/json", b'{"item_id":7,"limit":10,"q":"abc"}\n')
+    assert check(json_path, ok) is None
+    wrong = harness.Response(200, "application/json", b'{"item_id":7,"q":"abc","limit":"10"}')
+    assert "expected" in check(json_path, wrong)
+    text = harness.Response(200, "text/plain; charset=utf-8", b"Hello, World!")
+    assert check("/plaintext", text) is None
+    assert "Content-Type" in check(
+        "/plaintext", harness.Response(200, "text/html", b"Hello, World!")
+    )
+    assert check("/plaintext", harness.Response(500, "text/plain", b"")) == "status 500"
