@@ -12,6 +12,13 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).resolve().parent
 
+#: ``was.render``: Jinja2, Chameleon (.pt/.ptal) and the MINIFY_HTML='minify' minifier.
+TEMPLATE_REQUIRES = [
+    "jinja2>=3.1",
+    "chameleon>=4.5",
+    "minify-html>=0.15",
+]
+
 TEST_REQUIRES = [
     "pytest",
     "pytest-timeout",
@@ -19,7 +26,7 @@ TEST_REQUIRES = [
     "django>=5.2,<5.3",
     "psycopg2-binary",
     "gunicorn",
-    "jinja2",
+    *TEMPLATE_REQUIRES,
     "ruff",
 ]
 
@@ -52,9 +59,13 @@ setup(
         "requests",
         "PyJWT>=2.8",
         "python-multipart>=0.0.18",
+        "watchfiles>=0.21",
+        "sqlphile>=0.9.7",
+        "psycopg2-binary>=2.9",
     ],
     extras_require={
         "uvloop": ["uvloop; sys_platform != 'win32'"],
+        "templates": TEMPLATE_REQUIRES,
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": ["gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask"],
@@ -62,6 +73,9 @@ setup(
     entry_points={
         "console_scripts": [
             "skitai = skitai.cli:console_main",
+        ],
+        "pytest11": [
+            "django_bridge = django_bridge.pytest_plugin",
         ],
     },
     classifiers=[

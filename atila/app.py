@@ -17,14 +17,20 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from atila.composition import Composition
+from atila.corequests import DeferredResponse, setup_sqlphile
+from atila.coroutines import mark_coroutine
 from atila.dispatch import handle
 from atila.endpoint import Endpoint, pipe_endpoint
 from atila.hooks import FileModified, RequestHooks
 from atila.parameters import Inspection
+from atila.permissions import SecurityDecorators
 from atila.request import Request
 from atila.routing import Route, RouteTable, compile_route
+from atila.security import AppSecurity
 from atila.storage import AttrDict, RequestNamespace, SharedStore
-from atila.urls import URLBuilder, handler_names
+from atila.templates import TemplateEngine
+from atila.urls import URLBuilder
 from atila.was import Was, current_was
 
 __all__ = ["DEFAULT_CONFIG", "Atila"]
@@ -40,10 +46,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MINIFY_HTML": None,
     "JSON_ENCODER": "utcoffset",
     "PRETTY_JSON": False,
+    #: seconds between ``@app.maintain`` ticks
+    "MAINTAIN_INTERVAL": 60,
 }
 
 
-class Atila:
+class Atila(SecurityDecorators, Composition):
     """An Atila application: ``app = Atila(__name__)``; mount it or call it as WSGI.
 
     Options (plain attributes, all overridable by a ``skitai.preference``):
@@ -64,6 +72,8 @@ class Atila:
         self.authorization: str | None = None
         self.realm: str | None = None
         self.users: Any = {}
+        #: Security handlers and state (see atila.security, atila.permissions)
+        self.security = AppSecurity()
         self.access_control_allow_origin: list[str] | str | None = None
         self.access_control_max_age: int = 0
         #: Add ``__spec__`` to API responses for clients on 127.0.0.x.
@@ -81,10 +91,15 @@ class Atila:
         self.hooks = RequestHooks()
         #: ``{status code: handler}``; key None is the default error handler.
         self.error_handlers: dict[int | None, Handler] = {}
+        #: Jinja2/Chameleon environments and the template search path (atila.templates).
+        self.templates = TemplateEngine(self)
         self.logger = logging.getLogger(f"atila.app.{import_name}")
         self._endpoints: dict[Handler, Endpoint] = {}
         self._serving = False
         self._mount_point = ""
+        self._preference: Any = None
+        #: services, events, lifecycle (atila.composition)
+        self._init_composition()
 
     def __repr__(self) -> str:
         return f"<Atila {self.import_name!r} routes={len(self.routes)}>"
@@ -93,19 +108,41 @@ class Atila:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Answer one WSGI request."""
+        if self._successor is not None:  # the app's module was reloaded
+            return self.newest()(environ, start_response)
+        if not self.lifecycle.started:
+            self.lifecycle.start(None)
         self._serving = True
         self._mount_point = environ.get("SCRIPT_NAME", "")
-        status, headers, body = handle(self, environ)
+        outcome = handle(self, environ)
+        if isinstance(outcome, DeferredResponse):  # waiting for corequests
+            return outcome.bind(start_response)
+        status, headers, body = outcome
         start_response(status, headers)
         return body
 
+    def coroutine(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Make a generator handler a coroutine (spec "Generator Based Coroutine"):
+        ``task = yield was.db(...).execute()`` waits without holding a thread."""
+        return mark_coroutine(func)
+
+    def setup_sqlphile(self, engine: str = "*postgresql", directory: str | None = None) -> Any:
+        """``was.sql`` in ``engine``'s dialect (``skitai.DB_PGSQL`` or ``DB_SQLITE3``),
+        with the SQL maps of the app's ``sqlmaps/`` directory (spec "Using SQL Map")."""
+        return setup_sqlphile(self, engine, directory)
+
     def has_route(self, path: str) -> bool:
         """True when a route (of any method) serves ``path`` (relative to the mount point)."""
+        if self._successor is not None:
+            return bool(self.newest().has_route(path))
+        if not self.lifecycle.started:
+            self.lifecycle.start(None)
         return self.routes.has_route(path)
 
     def apply_preference(self, pref: Any) -> None:
         """Take a ``skitai.preference``: its attributes become app attributes, its config
         updates ``app.config`` (``STATIC_ROOT``, ``STATIC_URL``, ``MEDIA_ROOT`` ...)."""
+        self._preference = pref
         options = pref.options() if callable(getattr(pref, "options", None)) else {}
         for name, value in options.items():
             if name.startswith("_") or callable(getattr(type(self), name, None)):
@@ -115,6 +152,11 @@ class Atila:
         config = getattr(pref, "config", None)
         if config:
             self.config.update(config)
+        self.templates.use_packages(getattr(pref, "extended", ()), getattr(pref, "overridden", ()))
+        for package in getattr(pref, "extended", ()):
+            self.extends(package)
+        for package in getattr(pref, "overridden", ()):
+            self.overrides(package)
 
     @property
     def mntopt(self) -> dict[str, Any]:
@@ -135,7 +177,7 @@ class Atila:
     # -- registration ----------------------------------------------------------
 
     def _check_setup(self, what: str) -> None:
-        if self._serving:
+        if self._serving and not self.services.loading:
             raise RuntimeError(f"cannot {what} after the app started serving requests")
 
     def _endpoint(self, func: Handler) -> Endpoint:
@@ -164,16 +206,17 @@ class Atila:
         def decorator(func: Handler) -> Handler:
             self._check_setup("add a route")
             endpoint = self._endpoint(func)
+            unit = self.services.current
             route = compile_route(
-                pattern,
+                unit.join(pattern),
                 func,
                 endpoint=endpoint,
                 defaults=endpoint.signature.defaults,
                 methods=list(method_list) if method_list else None,
                 content_types=list(type_list) if type_list else None,
-                options=options,
+                options={**unit.route_options, **options},
             )
-            self.routes.add(route, handler_names(func))
+            self.services.add_route(route, func)
             return func
 
         return decorator
@@ -181,7 +224,7 @@ class Atila:
     def unroute(self, pattern: str, status: int | str = 404) -> None:
         """Block every path matching glob ``pattern`` (``"/examples/*"``) with ``status``."""
         self._check_setup("unroute")
-        self.routes.unroute(pattern, status)
+        self.services.add_unroute(pattern, status)
 
     def inspect(
         self,
@@ -256,25 +299,25 @@ class Atila:
     def before_request(self, func: Handler) -> Handler:
         """Register ``func(was)``, run before each routed handler; content it returns answers."""
         self._check_setup("add a hook")
-        self.hooks.before.append(func)
+        self._own_append(self.hooks.before, func)
         return func
 
     def finish_request(self, func: Handler) -> Handler:
         """Register ``func(was)``, run after a handler that succeeded."""
         self._check_setup("add a hook")
-        self.hooks.finish.append(func)
+        self._own_append(self.hooks.finish, func)
         return func
 
     def failed_request(self, func: Handler) -> Handler:
         """Register ``func(was, exc_info)``, run when the handler raised; content answers."""
         self._check_setup("add a hook")
-        self.hooks.failed.append(func)
+        self._own_append(self.hooks.failed, func)
         return func
 
     def teardown_request(self, func: Handler) -> Handler:
         """Register ``func(was)``, always run last."""
         self._check_setup("add a hook")
-        self.hooks.teardown.append(func)
+        self._own_append(self.hooks.teardown, func)
         return func
 
     def default_error_handler(self, func: Handler) -> Handler:
@@ -293,14 +336,85 @@ class Atila:
 
         return decorator
 
+    # -- templates (spec "Working With Jinja2 Template Engine") -------------------
+
+    @property
+    def jinja_env(self) -> Any:
+        """The app's ``jinja2.Environment`` (built on first use)."""
+        return self.templates.jinja_env
+
+    def jinja_overlay(
+        self,
+        variable_start_string: str = "{{",
+        variable_end_string: str = "}}",
+        block_start_string: str = "{%",
+        block_end_string: str = "%}",
+        comment_start_string: str = "{#",
+        comment_end_string: str = "#}",
+        line_statement_prefix: str | None = "%",
+        line_comment_prefix: str | None = "%%",
+        **kargs: Any,
+    ) -> None:
+        """Rebuild ``jinja_env`` with other delimiters and Jinja2 ``Environment`` options.
+
+        Note the spec's defaults: ``%`` starts a line statement and ``%%`` a
+        line comment unless given as None.
+        """
+        self._check_setup("change the Jinja2 environment")
+        self.templates.overlay(
+            variable_start_string=variable_start_string,
+            variable_end_string=variable_end_string,
+            block_start_string=block_start_string,
+            block_end_string=block_end_string,
+            comment_start_string=comment_start_string,
+            comment_end_string=comment_end_string,
+            line_statement_prefix=line_statement_prefix,
+            line_comment_prefix=line_comment_prefix,
+            **kargs,
+        )
+
+    def add_jinja_ext(self, extension: str | type) -> None:
+        """Add a Jinja2 extension (``"jinja2.ext.i18n"``) to ``jinja_env``."""
+        self._check_setup("add a Jinja2 extension")
+        self.templates.add_extension(extension)
+
+    def template_global(self, name: str | None = None) -> Callable[[Handler], Handler]:
+        """Make ``func(was, ...)`` callable in templates as ``name(...)`` (``was`` is passed
+        by Atila, not by the template)."""
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add a template global")
+            self.templates.add_global(name or func.__name__, func)
+            return func
+
+        return decorator
+
+    def template_filter(self, name: str | None = None) -> Callable[[Handler], Handler]:
+        """Make ``func`` a Jinja2 filter named ``name``."""
+
+        def decorator(func: Handler) -> Handler:
+            self._check_setup("add a template filter")
+            self.templates.add_filter(name or func.__name__, func)
+            return func
+
+        return decorator
+
     # -- URLs and piping ---------------------------------------------------------
 
     def build_url(self, target: Any, *args: Any, **kwargs: Any) -> str:
-        """``was.urlfor`` outside a request too (mount point: the last request's)."""
+        """``was.urlfor`` outside a request, or for another app (``was.apps["x"].build_url``).
+
+        The mount point is the current request's when it is one of this app,
+        else the point the engine mounted the app at, else the last request's.
+        """
         try:
-            script_name = current_was().request.script_name
-        except RuntimeError:
-            script_name = self._mount_point
+            was = current_was()
+            if was.app is not self:
+                raise LookupError
+            script_name = was.request.script_name
+        except (RuntimeError, LookupError):
+            point = self.mount_point()
+            script_name = self._mount_point if point is None else point.rstrip("/")
         return self.urls.urlfor(target, *args, script_name=script_name, **kwargs)
 
     def find_endpoint(self, target: Any) -> Endpoint:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -27,13 +27,17 @@ from urllib.parse import quote
 
 from atila import responses, xmlrpc
 from atila.cors import options_response, policy_for
+from atila.coroutines import as_pending
+from atila.corequests import DeferredResponse
 from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
 from atila.errors import HTTPError, NotAllowed, ParameterError
 from atila.request import Request
 from atila.routing import Blocked, Match, NoMatch, Redirect, Route
+from atila.security import RequestSecurity, authenticate_route
 from atila.storage import AttrDict
 from atila.was import Was, bind_was, unbind_was
+from skitai.corequests import CorequestError, Pending
 
 if TYPE_CHECKING:
     from atila.app import Atila
@@ -80,33 +84,59 @@ class _ContextBody:
             self._context.run(close)
 
 
-def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult:
-    """Answer one WSGI request: return status, headers and body iterable."""
+def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse:
+    """Answer one WSGI request: status, headers and body iterable, or a deferral."""
     request = Request(environ, int(app.config.MAX_UPLOAD_SIZE))
+    request.security = RequestSecurity(app, request)
+    request.upload_dir = app.config.get("UPLOAD_TEMP_DIR")
     context = _context(app, environ)
     was = Was(app, request, responses.Response(context))
     context.error_renderer = partial(_render_error, app, was)
     token = bind_was(was)
     r_token = app.r.begin()
+    outcome: WSGIResult | DeferredResponse | None = None
     try:
-        try:
-            result = _route_and_call(app, was)
-        except Exception as exc:  # noqa: BLE001 - the app's outermost boundary
-            error = http_error_of(exc)
-            if error is None:
-                result = _unhandled(app, was, sys.exc_info())
-            else:
-                result = _error_result(app, was, error, sys.exc_info())
-        status, headers, body = _finish(app, was, result)
-        if request.method == "HEAD":
-            _close(body)
-            body = []
-        elif not isinstance(body, (list, tuple)):
-            body = _ContextBody(body, contextvars.copy_context())
-        return status, headers, body
+        outcome = _complete(app, was, partial(_route_and_call, app, was))
+        return outcome
     finally:
+        if not isinstance(outcome, DeferredResponse):
+            request.close()
         app.r.end(r_token)
         unbind_was(token)
+
+
+def _complete(app: Atila, was: Was, produce: Callable[[], Any]) -> WSGIResult | DeferredResponse:
+    """The response to ``produce()``'s result; a :class:`DeferredResponse` when the
+    result is a corequest still running (``task.then``, ``was.Map``, a coroutine)."""
+    request = was.request
+    try:
+        result = produce()
+        pending = as_pending(result, was)
+        if pending is not None:
+            return DeferredResponse(
+                pending, partial(_resume, app, was), contextvars.copy_context()
+            )
+    except Exception as exc:  # noqa: BLE001 - the app's outermost boundary
+        error = http_error_of(exc)
+        if error is None:
+            result = _unhandled(app, was, sys.exc_info())
+        else:
+            result = _error_result(app, was, error, sys.exc_info())
+    status, headers, body = _finish(app, was, result)
+    if request.method == "HEAD":
+        _close(body)
+        body = []
+    elif not isinstance(body, (list, tuple)):
+        body = _ContextBody(body, contextvars.copy_context())
+    return status, headers, body
+
+
+def _resume(app: Atila, was: Was, pending: Pending) -> WSGIResult | DeferredResponse:
+    """Finish a deferred response (handler thread, in the request's context)."""
+    outcome = _complete(app, was, partial(pending.resolve, was))
+    if not isinstance(outcome, DeferredResponse):
+        was.request.close()
+    return outcome
 
 
 def http_error_of(exc: BaseException) -> HTTPError | None:
@@ -116,6 +146,9 @@ def http_error_of(exc: BaseException) -> HTTPError | None:
         return exc
     if isinstance(exc, AssertionError) and exc.args and isinstance(exc.args[0], HTTPError):
         return exc.args[0]
+    if isinstance(exc, CorequestError):  # database down (503), timeout (504) ...
+        lines = str(exc).strip().splitlines()
+        return HTTPError(exc.status, detail=lines[0] if lines else None)
     return None
 
 
@@ -188,6 +221,7 @@ def _route_and_call(app: Atila, was: Was) -> Any:
     ):
         if not route.accepts_content_type(request.get_content_type()):
             raise HTTPError(415, f"unsupported content type: {request.get_content_type()!r}")
+    authenticate_route(app, was, route)
     if app.hooks:
         return app.hooks.run(was, lambda: call_endpoint(was, endpoint))
     return call_endpoint(was, endpoint)
@@ -226,14 +260,16 @@ def _error_result(app: Atila, was: Was, exc: HTTPError, exc_info: Any) -> Any:
             return handler(was, info)
         except Exception:  # noqa: BLE001 - a broken error handler must not hide the error
             app.logger.error("error handler %r failed", handler, exc_info=True)
-    return _default_error(request, exc, info)
+    return _default_error(request, exc, info, exc_info)
 
 
-def _default_error(request: Request, exc: HTTPError, info: dict[str, Any]) -> Built:
+def _default_error(
+    request: Request, exc: HTTPError, info: dict[str, Any], exc_info: Any = None
+) -> Built:
     as_json = isinstance(exc, ParameterError) or wants_json(
         request.headers.get("accept", ""), request.get_content_type()
     )
-    content_type, body = default_error_body(info, as_json)
+    content_type, body = default_error_body(info, as_json, exc_info, request.method)
     return Built(exc.status, [*exc.headers, ("Content-Type", content_type)], body)
 
 
@@ -272,7 +308,7 @@ def _render_error(app: Atila, was: Was, status: str, detail: str | None, exc_inf
                 return content
     if wants_json(request.headers.get("accept", ""), request.get_content_type()):
         return responses.API(error_payload(info))
-    return error_html(info)
+    return error_html(info, exc_info if app.debug else None, request.method)
 
 
 def _build(app: Atila, was: Was, result: Any) -> WSGIResult:
@@ -294,6 +330,7 @@ def _finish(app: Atila, was: Was, result: Any) -> WSGIResult:
     request = was.request
     try:
         status, headers, body = _build(app, was, result)
+        headers = [*headers, *request.security.response_headers(int(status[:3]))]
     except Exception as exc:  # noqa: BLE001 - a response that cannot be built is an error
         status, headers, body = _build_error(app, was, exc, sys.exc_info())
     origin = request.env.get("HTTP_ORIGIN")
@@ -318,4 +355,4 @@ def _build_error(app: Atila, was: Was, exc: Exception, exc_info: Any) -> WSGIRes
     except Exception:  # noqa: BLE001 - last resort: the default error page always works
         app.logger.error("cannot build the error response of %s", request.uri, exc_info=True)
         info = error_info(error, request.uri, debug=app.debug, exc_info=exc_info)
-        return _default_error(request, error, info).wsgi()
+        return _default_error(request, error, info, exc_info).wsgi()

@@ -54,6 +54,8 @@ class Endpoint:
     rules: list[dict[str, Any]] = field(default_factory=list)
     before: list[Hook] = field(default_factory=list)
     after: list[Hook] = field(default_factory=list)
+    #: ``(rank, guard(was))`` permission checks (see atila.permissions), run first
+    guards: list[tuple[int, Hook]] = field(default_factory=list)
 
     @classmethod
     def of(cls, func: Callable[..., Any]) -> Endpoint:
@@ -103,6 +105,10 @@ def call_endpoint(was: Any, endpoint: Endpoint) -> Any:
     :class:`~atila.errors.ParameterError` (400) for bad parameters.
     """
     request = was.request
+    for _, guard in endpoint.guards:
+        content = guard(was)
+        if content is not None:
+            return content
     body = request.DATA
     query = request.query
     converted: dict[str, Any] = {}

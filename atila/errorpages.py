@@ -19,6 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from atila.debugpage import debug_html, exception_of
 from atila.errors import HTTPError, ParameterError
 from atila.responses import format_traceback
 
@@ -76,8 +77,15 @@ def error_payload(info: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def error_html(info: dict[str, Any]) -> str:
-    """The short HTML error page (with the traceback only when ``info`` has one)."""
+def error_html(info: dict[str, Any], exc_info: Any = None, method: str = "") -> str:
+    """The short HTML error page (with the traceback only when ``info`` has one).
+
+    When ``info`` has a traceback (debug mode) and ``exc_info`` holds the
+    exception, the page is the full debug page of :mod:`atila.debugpage`.
+    """
+    exc = exception_of(exc_info) if info["traceback"] else None
+    if exc is not None:
+        return debug_html(info, exc, method)
     title = html.escape(info["status"])
     parts = [
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">',
@@ -93,8 +101,10 @@ def error_html(info: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def default_error_body(info: dict[str, Any], as_json: bool) -> tuple[str, bytes]:
-    """Content type and body of the default error response."""
+def default_error_body(
+    info: dict[str, Any], as_json: bool, exc_info: Any = None, method: str = ""
+) -> tuple[str, bytes]:
+    """Content type and body of the default error response (see :func:`error_html`)."""
     if as_json:
         return "application/json", json.dumps(error_payload(info), default=str).encode("utf-8")
-    return "text/html; charset=utf-8", error_html(info).encode("utf-8")
+    return "text/html; charset=utf-8", error_html(info, exc_info, method).encode("utf-8")

@@ -14,25 +14,32 @@ Parameter groups (spec "Getting Parameters"):
 * ``ARGS`` (alias ``args``) — all of the above merged (see
   :func:`atila.parameters.merge_args`), defaults filling the gaps.
 
-Multipart bodies are not decoded yet (the uploads module will): ``FORM`` is
-then empty.
+``multipart/form-data`` bodies are streamed to temporary files by
+:mod:`atila.uploads`: ``FORM`` then holds the text fields and
+:class:`~atila.uploads.UploadedFile` objects.  Security state (``session``,
+``mbox``, ``JWT``, ``user``, ``cookie``) lives in :attr:`Request.security`, a
+:class:`atila.security.RequestSecurity` the app attaches.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from atila.cookies import parse_cookies
 from atila.errors import HTTPError
 from atila.parameters import merge_args, parse_query
 from atila.storage import AttrDict
+from atila.uploads import UploadedFile, parse_multipart
 
 __all__ = ["Headers", "Request", "parse_accept"]
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
+MULTIPART_TYPE = "multipart/form-data"
 _MISSING: Any = object()
 
 
@@ -140,6 +147,11 @@ class Request:
         self._data: AttrDict | None = None
         #: ``(method_name, params)`` when this is an XML-RPC call (see atila.xmlrpc).
         self.xmlrpc: tuple[str, tuple[Any, ...]] | None = None
+        #: :class:`atila.security.RequestSecurity`, attached by the app
+        self.security: Any = None
+        #: Directory for upload temporary files (None: the system's)
+        self.upload_dir: str | None = None
+        self._uploads: list[UploadedFile] = []
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.uri}>"
@@ -288,7 +300,9 @@ class Request:
     def FORM(self) -> AttrDict:  # noqa: N802 - spec name
         """The url-encoded form body as a dict (empty for other bodies)."""
         if self._form is None:
-            if self.get_content_type() == FORM_TYPE and self._has_body():
+            if self.get_content_type() == MULTIPART_TYPE and self._has_body():
+                self._form = AttrDict(self._read_multipart())
+            elif self.get_content_type() == FORM_TYPE and self._has_body():
                 text = self.body.decode("utf-8", "replace")
                 self._form = AttrDict(parse_query(text))
             else:
@@ -321,7 +335,7 @@ class Request:
         if _is_json_type(content_type):
             value = self.JSON
             return value if isinstance(value, AttrDict) else AttrDict()
-        if content_type == FORM_TYPE:
+        if content_type in (FORM_TYPE, MULTIPART_TYPE):
             return self.FORM
         return AttrDict()
 
@@ -367,3 +381,67 @@ class Request:
     def supplied(self) -> dict[str, Any]:
         """Parameters the client gave (URL, query, body), without the defaults."""
         return merge_args(self.PARAMS, self.query, self.DATA)
+
+    # -- uploads and security ------------------------------------------------
+
+    def _read_multipart(self) -> dict[str, Any]:
+        if self._body is not None:
+            stream: Any = io.BytesIO(self._body)
+            length: int | None = len(self._body)
+        else:
+            stream = self.env.get("wsgi.input")
+            text = self.env.get("CONTENT_LENGTH") or ""
+            try:
+                length = int(text) if text else None
+            except ValueError:
+                raise HTTPError(400, "invalid Content-Length") from None
+            if length is None and not self.env.get("wsgi.input_terminated"):
+                return {}
+        fields, files = parse_multipart(
+            stream, self.env.get("CONTENT_TYPE", ""), length, self.max_body, self.upload_dir
+        )
+        self._uploads.extend(files)
+        return fields
+
+    def close(self) -> None:
+        """Remove the uploaded files' temporary files that were not saved."""
+        for upload in self._uploads:
+            if not upload.saved:
+                upload.remove()
+        self._uploads.clear()
+
+    def _security(self) -> Any:
+        if self.security is None:
+            raise RuntimeError("this request is not handled by an app (no security state)")
+        return self.security
+
+    @property
+    def session(self) -> Any:
+        """The cookie session (:class:`atila.sessions.SessionBox`); needs ``app.securekey``."""
+        return self._security().session
+
+    @property
+    def mbox(self) -> Any:
+        """The message box (:class:`atila.mbox.MessageBox`); needs ``app.securekey``."""
+        return self._security().mbox
+
+    @property
+    def JWT(self) -> dict[str, Any]:  # noqa: N802 - spec name
+        """Claims of the ``Authorization: Bearer`` JWT, or ``{"err": "<why>"}``."""
+        return self._security().jwt  # type: ignore[no-any-return]
+
+    @property
+    def user(self) -> Any:
+        """The authenticated user (None until authentication or a handler sets it)."""
+        return self.security.user if self.security is not None else None
+
+    @user.setter
+    def user(self, value: Any) -> None:
+        self._security().user = value
+
+    @property
+    def cookie(self) -> AttrDict:
+        """The request's cookies as a dict."""
+        if self.security is not None:
+            return AttrDict(self.security.cookies)
+        return AttrDict(parse_cookies(self.env.get("HTTP_COOKIE", "")))

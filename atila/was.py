@@ -19,14 +19,18 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from atila import responses
+from atila.corequests import WasCorequests
+from atila.upstreams import WasUpstreams
 from atila.errors import HTTPError
+from atila.otp import generate_otp
 from atila.request import Request
+from atila.security import WasSecurity
 from atila.storage import OutsideRequestError, SharedStore
 
 if TYPE_CHECKING:
     from atila.app import Atila
 
-__all__ = ["Was", "WasProxy", "bind_was", "current_was", "unbind_was", "was"]
+__all__ = ["Was", "WasProxy", "bind_was", "current_was", "generate_otp", "unbind_was", "was"]
 
 _current: ContextVar[Was | None] = ContextVar("atila.was", default=None)
 _request_ids = itertools.count(1)
@@ -44,7 +48,7 @@ _LEVELS = {
 }
 
 
-class Was:
+class Was(WasSecurity, WasCorequests, WasUpstreams):
     """The request façade (spec: ``was.request``, ``was.response``, ``was.API`` ...)."""
 
     __slots__ = ("app", "request", "response", "_id")
@@ -93,7 +97,14 @@ class Was:
     # -- URLs ----------------------------------------------------------------
 
     def urlfor(self, target: Any, *args: Any, **kwargs: Any) -> str:
-        """URL of handler ``target`` (function or name) called with ``args``/``kwargs``."""
+        """URL of handler ``target`` (function or name) called with ``args``/``kwargs``.
+
+        ``"search:query"`` names handler ``query`` of the app mounted as
+        ``search`` (spec "URL Building for Resource Accessing").
+        """
+        if isinstance(target, str) and ":" in target:
+            app_name, _, handler = target.partition(":")
+            return self.apps[app_name].build_url(handler, *args, **kwargs)  # type: ignore[no-any-return]
         return self.app.urls.urlfor(target, *args, script_name=self.request.script_name, **kwargs)
 
     def urlpatch(self, target: Any, **kwargs: Any) -> str:
@@ -117,6 +128,48 @@ class Was:
     def pipe(self, target: Any, *args: Any, **kwargs: Any) -> Any:
         """Call handler ``target`` (function or name) directly and return its result."""
         return self.app.pipe(self, target, *args, **kwargs)
+
+    # -- other apps, events, shared state (atila.composition) --------------------
+
+    @property
+    def apps(self) -> Any:
+        """The apps of this server by mount name: ``was.apps["search"].config``."""
+        return self.app.apps
+
+    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> None:
+        """Send ``event`` to the ``@app.on_broadcast`` handlers of every mounted app."""
+        self.app.broadcast(event, *args, **kwargs)
+
+    def emit(self, event: str, *args: Any, **kwargs: Any) -> list[Any]:
+        """Call this app's ``@app.on(event)`` handlers."""
+        return self.app.emit(event, *args, **kwargs)
+
+    def setlu(self, key: str, *more: str) -> float:
+        """Mark shared state ``key`` updated now, for every worker process."""
+        return self.app.setlu(key, *more)
+
+    def getlu(self, *keys: str) -> float:
+        """The last update time of shared state ``keys`` (the latest of them)."""
+        return self.app.getlu(*keys)
+
+    # -- templates (atila.templates) ------------------------------------------
+
+    def render(self, name: str, /, *args: Any, **kwargs: Any) -> str:
+        """Render template ``name`` with a dict *or* keyword arguments (not both)."""
+        return self.app.templates.render(self, name, args, kwargs)
+
+    def render_or_API(self, name: str, /, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - spec name
+        """Rendered ``name`` for clients accepting ``text/html``, else ``was.API`` of the data."""
+        return self.app.templates.render_or_api(self, name, args, kwargs)
+
+    def render_or_Map(self, name: str, /, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 - spec name
+        """``was.Map(*args, **kwargs)`` for API clients; for HTML clients ``name``
+        rendered with the mapped values once the corequests are done."""
+        return self.app.templates.render_or_map(self, name, self.Map(*args, **kwargs))
+
+    def render_or_Mapped(self, name: str, /, tasks: Any, **options: Any) -> Any:  # noqa: N802
+        """:meth:`render_or_Map` over ``was.Mapped(tasks, **options)``."""
+        return self.app.templates.render_or_map(self, name, self.Mapped(tasks, **options))
 
     # -- logging -------------------------------------------------------------
 

@@ -17,31 +17,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
-from pathlib import Path
 
 from harness import (
+    PORT,
     ROOT,
     SAMPLE_WRK_OUTPUT,
-    Round,
-    Server,
     Target,
     WrkParseError,
     WrkResult,
-    add_wrk_arguments,
+    add_arguments,
     find_executable,
-    free_port,
+    gunicorn_command,
     median_ratio,
     parse_wrk_output,
-    print_round,
-    print_summary,
-    require_wrk,
-    run_rounds,
-    run_wrk,
-    running,
+    run_benchmark,
     self_test,
+    skitai_command,
     successes,
-    wrk_options,
 )
 
 __all__ = [
@@ -64,57 +56,26 @@ TARGETS = [Target("skitai", "gunicorn", 2.0), Target("skitai", "granian", 0.5)]
 
 
 def server_commands(args: argparse.Namespace) -> dict[str, list[str] | None]:
-    """Command line of each server without its port (``None``: not installed)."""
-    workers, threads = str(args.workers), str(args.threads)
-    commands: dict[str, list[str] | None] = {
-        "skitai": [
-            sys.executable, str(APP_SCRIPT), "--workers", workers, "--threads", threads,
-            "--port",
-        ],
-        "gunicorn": None,
+    """Command line of each server (``None``: not installed)."""
+    commands = {
+        "skitai": skitai_command(APP_SCRIPT, args),
+        "gunicorn": gunicorn_command(APP_SPEC, args),
         "granian": None,
-    }  # fmt: skip
-    gunicorn = find_executable("gunicorn")
-    if gunicorn is not None:
-        commands["gunicorn"] = [
-            gunicorn, "-k", "gthread", "-w", workers, "--threads", threads,
-            "--chdir", str(ROOT), "--log-level", "warning", APP_SPEC, "-b",
-        ]  # fmt: skip
+    }
     granian = find_executable("granian")
     if granian is not None:
         commands["granian"] = [
-            granian, "--interface", "wsgi", "--workers", workers, "--blocking-threads", threads,
-            "--no-access-log", "--log-level", "warning", "--host", "127.0.0.1", APP_SPEC,
-            "--port",
+            granian, "--interface", "wsgi", "--workers", str(args.workers),
+            "--blocking-threads", str(args.threads), "--no-access-log", "--log-level", "warning",
+            "--host", "127.0.0.1", APP_SPEC, "--port", PORT,
         ]  # fmt: skip
     return commands
-
-
-def build_servers(args: argparse.Namespace, log_dir: Path) -> list[Server]:
-    """The servers to compare; a missing executable is reported and left out."""
-    commands = server_commands(args)
-    servers = []
-    for name in args.servers:
-        argv = commands[name]
-        if argv is None:
-            print(f"{name}: not installed, skipped (pip install -e .[bench])")
-            continue
-        port = free_port()
-        bind = f"127.0.0.1:{port}" if name == "gunicorn" else str(port)
-        servers.append(Server(name, [*argv, bind], port, log_dir / f"{name}.log"))
-    return servers
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_wrk_arguments(parser)
-    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="server threads per worker")
-    parser.add_argument(
-        "--servers", nargs="+", choices=SERVER_NAMES, default=SERVER_NAMES,
-        help="servers to compare",
-    )  # fmt: skip
+    add_arguments(parser, SERVER_NAMES)
     parser.add_argument("--self-test", action="store_true", help="check the wrk parser only")
     return parser.parse_args(argv)
 
@@ -125,37 +86,8 @@ def main(argv: list[str]) -> int:
     if args.self_test:
         self_test()
         return 0
-    wrk = require_wrk()
-    if wrk is None:
-        return 1
-    options = wrk_options(args)
-    print(
-        f"hello-world WSGI, {args.workers} workers x {args.threads} threads; "
-        f"{options.describe()}, {args.rounds} rounds"
-    )
-    with tempfile.TemporaryDirectory(prefix="bench-hello-") as log_dir:
-        servers = build_servers(args, Path(log_dir))
-        try:
-            with running(servers) as ready:
-                if not ready:
-                    print("no server started")
-                    return 1
-
-                def report(number: int, label: str, round_: Round) -> None:
-                    print_round(number, round_)
-
-                results = run_rounds(
-                    ready,
-                    {"/": "/"},
-                    args.rounds,
-                    lambda server, path: run_wrk(wrk, server.url(path), options),
-                    report,
-                )
-                print_summary(results["/"], [server.name for server in ready], TARGETS)
-        except KeyboardInterrupt:
-            print("\ninterrupted: servers stopped")
-            return 130
-    return 0
+    print(f"hello-world WSGI, {args.workers} workers x {args.threads} threads")
+    return run_benchmark(args, server_commands(args), {"/": "/"}, TARGETS)
 
 
 if __name__ == "__main__":

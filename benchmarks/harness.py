@@ -4,14 +4,17 @@ A benchmark script (``bench_*.py`` beside this module) describes its servers
 and the paths to load; this module
 
 * parses ``wrk --latency`` output (:func:`parse_wrk_output` -> :class:`WrkResult`),
-* starts every server at once in its own process group, waits until each
-  answers its readiness check, and always stops them all (:func:`running`),
+* starts every server at once, waits until each answers its readiness check,
+  and always stops them all (:func:`servers.running`, re-exported here with the
+  rest of :mod:`servers` so that a script needs only this import),
 * runs the rounds: every path against every server, the server order rotated
   each round so that no server always goes first (:func:`run_rounds`),
 * prints one table per round and a summary of medians and median per-round
-  ratios against targets (:func:`print_round`, :func:`print_summary`).
+  ratios against targets (:func:`print_round`, :func:`print_summary`), with
+  the share of CPU other processes took during each run (:mod:`machine`).
 
-The scripts import it as ``harness``: running ``python benchmarks/bench_x.py``
+Server start/stop lives in :mod:`servers`, the CPU accounting in :mod:`machine`.
+The scripts import this module as ``harness``: running ``python benchmarks/bench_x.py``
 puts ``benchmarks/`` on ``sys.path``.
 """
 
@@ -19,25 +22,63 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import http.client
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-#: The repository root: servers run from here (``benchmarks.apps.x:app`` imports).
-ROOT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
+from machine import CpuWatch, wait_until_quiet
+from servers import (  # re-exported: the scripts import everything from here
+    PORT,
+    ROOT,
+    Response,
+    Server,
+    build_servers,
+    find_executable,
+    free_port,
+    gunicorn_command,
+    http_get,
+    running,
+    skitai_command,
+    uvicorn_command,
+)
+
+__all__ = [
+    "PORT",
+    "ROOT",
+    "SAMPLE_WRK_OUTPUT",
+    "Response",
+    "Round",
+    "Server",
+    "Target",
+    "WrkOptions",
+    "WrkParseError",
+    "WrkResult",
+    "add_arguments",
+    "build_servers",
+    "find_executable",
+    "free_port",
+    "gunicorn_command",
+    "http_get",
+    "median_ratio",
+    "parse_wrk_output",
+    "print_round",
+    "print_summary",
+    "round_order",
+    "run_benchmark",
+    "run_rounds",
+    "run_wrk",
+    "running",
+    "self_test",
+    "skitai_command",
+    "successes",
+    "uvicorn_command",
+    "wrk_options",
+]
+
 
 _TIME_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
 _RATE_SUFFIX = {"": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
@@ -54,6 +95,8 @@ class WrkResult:
     requests: int
     socket_errors: int
     non_2xx: int
+    #: Share (%) of the machine's CPU other processes used during the run (None: unknown).
+    other_cpu: float | None = None
 
     @property
     def errors(self) -> int:
@@ -129,174 +172,6 @@ def self_test() -> None:
     print("self-test ok:", result)
 
 
-# -- servers -----------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Response:
-    """A response as the readiness and equivalence checks see it."""
-
-    status: int
-    content_type: str
-    body: bytes
-
-
-def http_get(port: int, path: str, timeout: float = 2.0) -> Response:
-    """``GET path`` from 127.0.0.1:``port`` on a fresh connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return Response(response.status, response.getheader("Content-Type", ""), response.read())
-    finally:
-        conn.close()
-
-
-@dataclasses.dataclass
-class Server:
-    """One server under test: how to start it, and its process once started.
-
-    The server is ready when ``GET ready_path`` answers 200 with ``ready_body``.
-    """
-
-    name: str
-    argv: list[str]
-    port: int
-    log_path: Path
-    ready_path: str = "/"
-    ready_body: bytes = b"Hello, World!"
-    process: subprocess.Popen[bytes] | None = None
-
-    def url(self, path: str = "/") -> str:
-        """The URL of ``path`` on this server (what wrk loads)."""
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def free_port() -> int:
-    """An unused TCP port on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def find_executable(name: str) -> str | None:
-    """``name`` next to this interpreter (the virtualenv), else on ``PATH``."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    return shutil.which(name)
-
-
-#: Placeholder for the port in a server's command line (``"127.0.0.1:{port}"`` works too).
-PORT = "{port}"
-
-
-def build_servers(
-    names: Sequence[str],
-    commands: dict[str, list[str] | None],
-    log_dir: Path,
-    ready_path: str = "/",
-) -> list[Server]:
-    """A :class:`Server` per name, its port put into its command (see :data:`PORT`).
-
-    A command that is ``None`` (its executable is not installed) is reported and left out.
-    """
-    servers = []
-    for name in names:
-        argv = commands[name]
-        if argv is None:
-            print(f"{name}: not installed, skipped (pip install -e .[bench])")
-            continue
-        port = free_port()
-        argv = [part.replace(PORT, str(port)) for part in argv]
-        servers.append(Server(name, argv, port, log_dir / f"{name}.log", ready_path=ready_path))
-    return servers
-
-
-def start(server: Server) -> None:
-    """Start ``server`` from the repository root in its own process group, output to its log."""
-    with server.log_path.open("wb") as log:
-        server.process = subprocess.Popen(
-            server.argv,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def wait_ready(server: Server) -> str | None:
-    """Wait until ``server`` answers its readiness check; else say why not."""
-    assert server.process is not None
-    deadline = time.monotonic() + READY_TIMEOUT
-    last_problem = "no answer"
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            return f"exited with code {server.process.returncode}"
-        try:
-            answer = http_get(server.port, server.ready_path)
-        except (OSError, http.client.HTTPException) as exc:
-            last_problem = f"{type(exc).__name__}: {exc}"
-            time.sleep(0.1)
-            continue
-        if answer.status == 200 and answer.body == server.ready_body:
-            return None
-        return f"unexpected answer: {answer.status} {answer.body[:60]!r}"
-    return f"not ready after {READY_TIMEOUT:.0f} s ({last_problem})"
-
-
-def stop(server: Server) -> None:
-    """SIGTERM the server's process group, SIGKILL it if it lingers."""
-    process = server.process
-    if process is None or process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    except ProcessLookupError:
-        pass
-
-
-def log_tail(server: Server, lines: int = 15) -> str:
-    """The last lines of the server's output, indented."""
-    try:
-        text = server.log_path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "".join("    " + line + "\n" for line in text.splitlines()[-lines:])
-
-
-@contextmanager
-def running(servers: list[Server]) -> Iterator[list[Server]]:
-    """Start every server at once; yield those that became ready; always stop all."""
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
-    try:
-        for server in servers:
-            start(server)
-        ready = []
-        for server in servers:
-            problem = wait_ready(server)
-            if problem is None:
-                print(f"{server.name}: ready on port {server.port}")
-                ready.append(server)
-            else:
-                print(f"{server.name}: failed to start: {problem}\n{log_tail(server)}")
-                stop(server)
-        yield ready
-    finally:
-        for server in servers:
-            stop(server)
-        signal.signal(signal.SIGTERM, previous)
-
-
 # -- measuring ---------------------------------------------------------------
 
 #: One round of one path: server name -> its result, or why there is none.
@@ -323,6 +198,14 @@ def add_arguments(parser: argparse.ArgumentParser, server_names: list[str]) -> N
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--quiet-below", type=float, default=15.0, metavar="PCT",
+        help="before each wrk run, wait until other processes use at most PCT%% of the CPU",
+    )  # fmt: skip
+    parser.add_argument(
+        "--quiet-wait", type=float, default=30.0, metavar="SEC",
+        help="longest wait for a quiet machine before each run (0: never wait)",
+    )  # fmt: skip
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument(
@@ -418,15 +301,21 @@ def median_ratio(rounds: list[Round], name: str, other: str) -> float | None:
 def print_round(number: int, results: Round, title: str = "") -> None:
     """One round's table (``title``: what was loaded, e.g. the route)."""
     print(f"\nround {number}" + (f" {title}" if title else ""))
-    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8}")
+    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'other cpu':>10}")
     for name, result in results.items():
         if isinstance(result, str):
             print(f"  {name:<10} failed: {result}")
         else:
             print(
                 f"  {name:<10} {result.requests_per_sec:>12.1f} {result.p99_ms:>9.2f}"
-                f" {result.errors:>8d}"
+                f" {result.errors:>8d} {_percent([result.other_cpu]):>10}"
             )
+
+
+def _percent(values: Sequence[float | None]) -> str:
+    """The median of the known ``values`` as ``"12%"``, ``"-"`` when none is known."""
+    known = [value for value in values if value is not None]
+    return f"{statistics.median(known):.0f}%" if known else "-"
 
 
 @dataclasses.dataclass
@@ -452,7 +341,10 @@ def print_summary(
     both run is reported and counts as not met).
     """
     print("\nsummary" + (f" {title}" if title else "") + " (medians over rounds)")
-    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'rounds':>7}")
+    print(
+        f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'rounds':>7}"
+        f" {'other cpu':>10}"
+    )
     for name in names:
         ok = successes(rounds, name)
         if not ok:
@@ -461,7 +353,8 @@ def print_summary(
         rps = statistics.median(r.requests_per_sec for r in ok)
         p99 = statistics.median(r.p99_ms for r in ok)
         errors = sum(r.errors for r in ok)
-        print(f"  {name:<10} {rps:>12.1f} {p99:>9.2f} {errors:>8d} {len(ok):>7d}")
+        other = _percent([r.other_cpu for r in ok])
+        print(f"  {name:<10} {rps:>12.1f} {p99:>9.2f} {errors:>8d} {len(ok):>7d} {other:>10}")
 
     met = []
     for target in targets:
@@ -509,7 +402,17 @@ def run_benchmark(
 
     def measure(server: Server, path: str) -> WrkResult | str:
         assert wrk is not None
-        return run_wrk(wrk, server.url(path), options)
+        sessions = [s.process.pid for s in servers if s.process is not None]
+        if getattr(args, "quiet_wait", 0) > 0:
+            waited, share = wait_until_quiet(sessions, args.quiet_below, args.quiet_wait)
+            if share is not None and share > args.quiet_below:
+                print(f"  ({server.name}: other processes still use {share:.0f}% of the CPU"
+                      f" after {waited:.0f} s; measuring anyway)")  # fmt: skip
+        with CpuWatch(sessions) as watch:
+            result = run_wrk(wrk, server.url(path), options)
+        if isinstance(result, WrkResult):
+            result.other_cpu = watch.other_percent
+        return result
 
     with tempfile.TemporaryDirectory(prefix="bench-") as log_dir:
         servers = build_servers(args.servers, commands, Path(log_dir), ready_path)

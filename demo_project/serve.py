@@ -1,9 +1,12 @@
-"""Serve the demo: the Django admin at /admin, its static files, and the front page.
+"""Serve the demo: Django admin at /admin, Atila at /api/v1, /api/v2 and /, static files.
 
-    python3 serve.py --port 5000        # foreground
+    python3 serve.py --port 5000        # foreground, on 127.0.0.1:5000
     python3 serve.py start|stop|status  # as a daemon
+    python3 manage.py runskitai --port 5000   # the same, through Django
 
-Run ``python3 manage.py migrate`` once first (``python3 dev.py demo`` does it).
+Run ``python3 manage.py migrate`` and ``python3 manage.py ensure_demo_user``
+once first (``python3 dev.py demo`` does both).  Django and the Atila services
+share the SQLite file ``db.sqlite3`` beside this script (or ``DATABASE_URL``).
 """
 
 import os
@@ -18,7 +21,10 @@ ADMIN_STATIC = os.path.join(os.path.dirname(django.__file__), "contrib", "admin"
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
     with skitai.preference() as pref:
-        skitai.mount("/admin", "demo/wsgi.py", "application", pref)
+        skitai.mount("/admin", os.path.join(HERE, "demo", "wsgi.py"), "application", pref)
     skitai.mount("/static/admin", ADMIN_STATIC)
+    skitai.mount("/api/v1", os.path.join(HERE, "webapi", "v1.py"), "app")
+    skitai.mount("/api/v2", os.path.join(HERE, "webapi", "v2.py"), "app")
+    skitai.mount("/", os.path.join(HERE, "webapi", "pages.py"), "app")
     skitai.mount("/", os.path.join(HERE, "static"))
     skitai.run(ip="127.0.0.1", port=5000, workers=1, threads=4, name="atila-demo")

@@ -16,6 +16,17 @@ import sys
 from typing import Any
 
 from .cli import add_option, options
+from .corequests.aliases import (
+    DB_PGSQL,
+    DB_POSTGRESQL,
+    DB_SQLITE3,
+    DEFAULT_MAX_CONNS,
+    DEFAULT_TIMEOUT,
+    PROTO_HTTP,
+    PROTO_HTTPS,
+    Alias,
+    registry,
+)
 from .engine import Engine, script_dir
 from .mounts import Mount, MountError
 from .preference import Preference
@@ -66,12 +77,49 @@ def run(
     sys.exit(code)
 
 
+def register_states(*keys: str) -> None:
+    """Name cross-worker state keys before the server starts (spec "Inter Process Update
+    Notification").
+
+    Each key gets a last-update timestamp in memory shared by every worker
+    process; apps set and read it through the environ's ``skitai.states``
+    table (Atila: ``was.setlu(key)`` / ``was.getlu(key)`` / ``@app.if_updated``).
+    Call it before :func:`run` (in ``serve.py`` or a ``__config__`` hook).
+    """
+    engine.register_states(*keys)
+
+
+def alias(
+    name: str,
+    kind: str,
+    target: str | None = None,
+    max_conns: int = DEFAULT_MAX_CONNS,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Alias:
+    """Name a backend for corequests (spec: ``skitai.alias("@mydb", skitai.DB_PGSQL, ...)``).
+
+    ``kind`` is :data:`DB_PGSQL` (target ``"host:port/db/user/password"`` or a
+    DSN), :data:`DB_SQLITE3` (a file path) or :data:`PROTO_HTTP`/:data:`PROTO_HTTPS`
+    (a base URL).  Without ``target`` it is read from ``$DATABASE_URL`` (databases)
+    or ``$<NAME>_URL``.  ``max_conns`` limits each worker's connections;
+    ``timeout`` is the default seconds before a corequest answers ``504``.
+    Register aliases before :func:`run`: workers inherit them.
+    """
+    return registry.add(name, kind, target, max_conns=max_conns, timeout=timeout)
+
+
 def joinpath(*parts: str) -> str:
     """Join ``parts`` onto the running script's directory (spec: ``skitai.joinpath``)."""
     return os.path.normpath(os.path.join(script_dir(), *parts))
 
 
 __all__ = [
+    "DB_PGSQL",
+    "DB_POSTGRESQL",
+    "DB_SQLITE3",
+    "PROTO_HTTP",
+    "PROTO_HTTPS",
+    "alias",
     "Mount",
     "MountError",
     "Preference",
@@ -81,6 +129,7 @@ __all__ = [
     "mount",
     "options",
     "preference",
+    "register_states",
     "run",
     "test_client",
 ]

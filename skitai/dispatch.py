@@ -9,6 +9,7 @@ event loop (one ``stat``, then ``sendfile``); applications run on the worker's
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
 from .config import Config
@@ -27,11 +28,17 @@ _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 class MountDispatcher:
     """Answers exchanges from the mount table."""
 
-    def __init__(self, config: Config, mounts: MountTable, pool: HandlerPool) -> None:
+    def __init__(
+        self,
+        config: Config,
+        mounts: MountTable,
+        pool: HandlerPool,
+        extra_environ: dict[str, Any] | None = None,
+    ) -> None:
         self.config = config
         self.mounts = mounts
         self.pool = pool
-        self.container = WSGIContainer(multiprocess=config.workers > 1)
+        self.container = WSGIContainer(config.workers > 1, extra_environ, pool.submit)
         self._limits = {
             mount.point: int(getattr(mount.pref, "max_client_body_size", 0) or 0)
             for mount in mounts

@@ -7,6 +7,7 @@ the :class:`~skitai.workers.Supervisor` or acts as a daemon command.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -15,11 +16,16 @@ from typing import Any
 
 from . import cli
 from .config import Config
+from .context import CONTEXT_ENVIRON_KEY
+from .corequests import ENVIRON_KEY as COREQUESTS_ENVIRON_KEY
+from .corequests import Corequests
 from .dispatch import MountDispatcher
+from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
 from .preference import Preference
 from .server.threads import HandlerPool
 from .server.worker import serve_worker
+from .states import STATES_ENVIRON_KEY, StateTable, normalize_keys
 from .workers import Supervisor, create_listener
 
 logger = logging.getLogger("skitai")
@@ -30,6 +36,14 @@ class Engine:
 
     def __init__(self) -> None:
         self.mounts = MountTable()
+        #: keys given to :meth:`register_states`, shared by the workers once serving
+        self.state_keys: list[str] = []
+
+    def register_states(self, *keys: str) -> None:
+        """Name cross-worker state keys (see :func:`skitai.register_states`)."""
+        if self.mounts.frozen:
+            raise RuntimeError("register_states() must be called before the server starts")
+        self.state_keys = normalize_keys([*self.state_keys, *keys])
 
     def mount(
         self, point: str, target: Any, *args: Any, name: Any = None, pref: Any = None
@@ -57,16 +71,36 @@ class Engine:
             "serving %d mount(s) on http://%s:%d with %d worker(s) x %d thread(s)",
             len(self.mounts), host, port, config.workers, config.threads,
         )
-        return Supervisor(config, sock, self._worker_main(config)).run()
+        # created before the fork: every worker maps the same shared memory
+        states = StateTable(self.state_keys)
+        try:
+            return Supervisor(config, sock, self._worker_main(config, states)).run()
+        finally:
+            states.close()
 
-    def _worker_main(self, config: Config) -> Any:
+    def _worker_main(self, config: Config, states: StateTable) -> Any:
         mounts = self.mounts
 
         def worker_main(sock: socket.socket, index: int) -> None:
-            def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
-                return MountDispatcher(cfg, mounts, pool)
+            context = build_context(
+                mounts, states, worker_index=index, workers=config.workers,
+                threads=config.threads, devel=config.devel,
+            )  # fmt: skip
+            environ = {CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states}
 
-            serve_worker(config, sock, make_dispatcher)
+            def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
+                # called on the worker's running loop: corequests live on it
+                environ[COREQUESTS_ENVIRON_KEY] = Corequests(asyncio.get_running_loop())
+                return MountDispatcher(cfg, mounts, pool, environ)
+
+            started = start_apps(context)
+            try:
+                serve_worker(config, sock, make_dispatcher)
+            finally:
+                stop_apps(started)
+                corequests = environ.get(COREQUESTS_ENVIRON_KEY)
+                if corequests is not None:
+                    corequests.close()
 
         return worker_main
 

@@ -320,8 +320,10 @@ def _build_mount(
 
 def _app_mount(point: str, app: WSGIApp, name: str, pref: Preference | None) -> Mount:
     """Hand ``pref`` to a configurable app and make its mount."""
-    if pref is not None and isinstance(app, ConfigurableApp):
-        app.apply_preference(pref)
+    if pref is not None:
+        pref.run_package_configs()
+        if isinstance(app, ConfigurableApp):
+            app.apply_preference(pref)
     return Mount(point, app, None, name, pref)
 
 

@@ -59,6 +59,8 @@ class Preference:
     _added_statics: list[tuple[str | None, str]]
     _extended: list[Any]
     _overridden: list[Any]
+    _front_statics: list[tuple[str | None, str]]
+    _configured: set[int]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_config", AttrDict())
@@ -67,6 +69,8 @@ class Preference:
         object.__setattr__(self, "_added_statics", [])
         object.__setattr__(self, "_extended", [])
         object.__setattr__(self, "_overridden", [])
+        object.__setattr__(self, "_front_statics", [])
+        object.__setattr__(self, "_configured", set())
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -115,11 +119,30 @@ class Preference:
         without a URL uses ``config.STATIC_URL``, or ``"/"`` when unset).
         Roots are returned as given; the engine resolves relative ones.
         """
-        mounts = [pair for pair in (self._static, self._media) if pair is not None]
         default_url = self._config.get("STATIC_URL", "/")
+        front = [(default_url if url is None else url, root) for url, root in self._front_statics]
+        mounts = front + [pair for pair in (self._static, self._media) if pair is not None]
         for url, root in self._added_statics:
             mounts.append((default_url if url is None else url, root))
         return mounts
+
+    def run_package_configs(self) -> None:
+        """Call ``__config__(pref)`` of every :meth:`extends` and :meth:`overrides` package once.
+
+        Static directories an overriding package adds come before the app's
+        own (its files win); those of an extending package come after.
+        """
+        done = self._configured
+        for package in [*self._extended, *self._overridden]:
+            hook = getattr(package, "__config__", None)
+            if id(package) in done or not callable(hook):
+                continue
+            done.add(id(package))
+            before = len(self._added_statics)
+            hook(self)
+            if any(package is p for p in self._overridden):
+                self._front_statics.extend(self._added_statics[before:])
+                del self._added_statics[before:]
 
     def options(self) -> dict[str, Any]:
         """Return the plain attributes set on this preference (not ``config``)."""

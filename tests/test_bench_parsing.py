@@ -1,10 +1,14 @@
 """The shared benchmark harness (``benchmarks/harness.py``: wrk parsing, rounds, ratios)
-and the scripts built on it (``bench_hello_wsgi.py``, ``bench_atila_api.py``)."""
+and the scripts built on it (``bench_hello_wsgi.py``, ``bench_atila_api.py``), without
+starting servers; ``machine.py`` (CPU used by other processes) against this process."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -12,7 +16,7 @@ from types import ModuleType
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
-MODULES = ("harness", "bench_hello_wsgi", "bench_atila_api")
+MODULES = ("machine", "servers", "harness", "bench_hello_wsgi", "bench_atila_api")
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +189,35 @@ def test_atila_api_answer_check(scripts: dict[str, ModuleType], harness: ModuleT
         "/plaintext", harness.Response(200, "text/html", b"Hello, World!")
     )
     assert check("/plaintext", harness.Response(500, "text/plain", b"")) == "status 500"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="CPU accounting reads /proc")
+def test_cpu_watch_counts_own_work_as_ours(scripts: dict[str, ModuleType]) -> None:
+    machine = scripts["machine"]
+    assert machine.session_ticks({os.getsid(0)}) > 0
+    with machine.CpuWatch([]) as watch:
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:  # this process's CPU is the benchmark's own
+            pass
+    assert watch.other_percent is not None
+    assert 0.0 <= watch.other_percent <= 100.0
+
+
+def test_build_servers_puts_the_port_in(
+    scripts: dict[str, ModuleType], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    servers = scripts["servers"]
+    args = argparse.Namespace(workers=2, threads=4)
+    commands = {
+        "skitai": servers.skitai_command(Path("app.py"), args),
+        "other": ["serve", "-b", f"127.0.0.1:{servers.PORT}"],
+        "missing": None,
+    }
+    built = servers.build_servers(["skitai", "other", "missing"], commands, tmp_path, "/ping")
+    assert [server.name for server in built] == ["skitai", "other"]
+    skitai, other = built
+    assert skitai.argv[-2:] == ["--port", str(skitai.port)]
+    assert "--silent" in skitai.argv and "--workers" in skitai.argv
+    assert other.argv == ["serve", "-b", f"127.0.0.1:{other.port}"]
+    assert other.ready_path == "/ping" and other.log_path == tmp_path / "other.log"
+    assert "missing: not installed" in capsys.readouterr().out

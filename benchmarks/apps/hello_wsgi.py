@@ -4,7 +4,7 @@ Every server in ``benchmarks/bench_hello_wsgi.py`` serves this same callable:
 gunicorn and granian import ``benchmarks.apps.hello_wsgi:application``; skitai
 runs this file as a script::
 
-    python benchmarks/apps/hello_wsgi.py --port 5000 --workers 2 --threads 4
+    python benchmarks/apps/hello_wsgi.py --port 5000 --workers 2 --threads 4 --silent
 
 (``skitai.run`` reads ``--port``, ``--workers`` and ``--threads`` from the
 command line itself.)

@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
@@ -199,8 +199,19 @@ class _Response:
 class WSGIContainer:
     """Calls WSGI applications for exchanges, on a handler thread."""
 
-    def __init__(self, multiprocess: bool) -> None:
+    def __init__(
+        self,
+        multiprocess: bool,
+        extra_environ: Environ | None = None,
+        resubmit: Callable[..., None] | None = None,
+    ) -> None:
         self.multiprocess = multiprocess
+        #: keys added to every environ (``skitai.context``, ``skitai.states``,
+        #: ``skitai.corequests``)
+        self.extra_environ: Environ = dict(extra_environ or {})
+        #: ``resubmit(fn, *args)`` queues work on the handler pool; without it,
+        #: deferred responses are iterated (and waited for) on the calling thread
+        self.resubmit = resubmit
 
     def call(self, exchange: Exchange, app: WSGIApp, script_name: str, path_info: str) -> None:
         """Run ``app`` for ``exchange`` and send its response (handler thread)."""
@@ -208,10 +219,28 @@ class WSGIContainer:
             exchange.threadsafe_abort()
             return
         response = _Response(exchange)
+
+        def produce() -> Iterable[bytes]:
+            environ = build_environ(exchange, script_name, path_info, self.multiprocess)
+            if self.extra_environ:
+                environ.update(self.extra_environ)
+            return app(environ, response.start_response)
+
+        self._run(exchange, app, response, produce)
+
+    def _run(
+        self,
+        exchange: Exchange,
+        app: WSGIApp,
+        response: _Response,
+        produce: Callable[[], Iterable[bytes]],
+    ) -> None:
         result: Iterable[bytes] | None = None
         try:
-            environ = build_environ(exchange, script_name, path_info, self.multiprocess)
-            result = app(environ, response.start_response)
+            result = produce()
+            if self._defer(exchange, app, response, result):
+                result = None
+                return
             self._send(exchange, response, result)
         except ClientDisconnected:
             exchange.threadsafe_abort()
@@ -227,6 +256,22 @@ class WSGIContainer:
                     close()
                 except Exception:
                     logger.exception("error closing WSGI response of %s", _app_name(app))
+
+    def _defer(
+        self, exchange: Exchange, app: WSGIApp, response: _Response, result: Iterable[bytes]
+    ) -> bool:
+        """Release the thread while a :class:`~skitai.types.DeferredBody` is not ready.
+
+        Once it is, a handler thread calls its ``resume()`` (which calls
+        ``start_response`` and returns the real body) and sends the result.
+        """
+        on_ready = getattr(result, "on_ready", None)
+        if on_ready is None or response.status is not None or self.resubmit is None:
+            return False
+        resume = result.resume  # type: ignore[attr-defined]
+        resubmit = self.resubmit
+        on_ready(lambda: resubmit(self._run, exchange, app, response, resume))
+        return True
 
     def _send(self, exchange: Exchange, response: _Response, result: Iterable[bytes]) -> None:
         if isinstance(result, FileWrapper) and not response.sent:

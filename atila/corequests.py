@@ -1,0 +1,551 @@
+"""The ``was`` side of corequests: ``was.db``, ``was.Thread``, ``was.Map`` ...
+
+Spec: "Using SQL Map with SQLPhile", "Map / Mapped Response", "Process /
+Thread Response", "ThreadPass Response" and the first example of the spec.
+
+Everything here is a thin layer over the engine's corequest hub, found in
+``environ["skitai.corequests"]`` (:mod:`skitai.corequests`).  Under another
+WSGI server, or outside a request, a standalone hub with its own loop thread
+is used, so the same code runs everywhere (the handler thread then waits).
+
+A handler may return a :class:`~skitai.corequests.Pending` (``task.then(cb)``,
+``was.Map(...)``, ``was.ThreadPass(...)``, a coroutine): Atila answers with a
+:class:`DeferredResponse`, which Skitai parks until the corequests are done —
+no handler thread waits meanwhile — and other servers iterate (blocking).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import Context
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skitai.corequests import (
+    DB_PGSQL,
+    ENVIRON_KEY,
+    Corequests,
+    CorequestTimeout,
+    Pending,
+    Task,
+    TaskGroup,
+    completed,
+    standalone,
+    when_all,
+)
+
+from atila import responses
+
+if TYPE_CHECKING:
+    from atila.was import Was
+
+__all__ = [
+    "Database",
+    "DeferredResponse",
+    "Map",
+    "Mapped",
+    "SQLBuilder",
+    "ThreadPass",
+    "hub_of",
+    "register_statement_adapter",
+]
+
+#: ``was.Map`` options (keyword names starting with ``__``).
+MAP_OPTIONS = ("__timeout", "__mtime", "__etag", "__maxage")
+
+
+def hub_of(was: Any) -> Corequests:
+    """The corequest hub serving ``was``'s request (the standalone one elsewhere)."""
+    request = getattr(was, "request", None)
+    env = getattr(request, "env", None) or {}
+    hub = env.get(ENVIRON_KEY)
+    return hub if hub is not None else standalone()
+
+
+# --------------------------------------------------------------------------- SQL
+
+#: A function turning a query object ``db.execute`` does not know (a Django
+#: QuerySet ...) into ``(sql, params)`` for an :class:`~skitai.corequests.Alias`,
+#: or None to pass.
+StatementAdapter = Callable[[Any, str], "tuple[str, Any] | None"]
+#: Adapters ``Database.execute`` consults first (see :func:`register_statement_adapter`).
+STATEMENT_ADAPTERS: list[StatementAdapter] = []
+
+
+def register_statement_adapter(adapter: StatementAdapter) -> StatementAdapter:
+    """Let ``was.db(...).execute(obj)`` run other query objects (``django_bridge`` uses it
+    for QuerySets): ``adapter(obj, alias)`` returns ``(sql, params)`` or None."""
+    if adapter not in STATEMENT_ADAPTERS:
+        STATEMENT_ADAPTERS.append(adapter)
+    return adapter
+
+
+
+class SQLBuilder:
+    """``was.sql``: sqlphile's builder (``select/insert/update/delete/template``)
+    plus the SQL maps of the app's ``sqlmaps/`` directory (``was.sql.users.find``)."""
+
+    def __init__(self, engine: str = DB_PGSQL, directory: str | None = None, conn: Any = None):
+        import sqlphile  # sqlphile is needed only by apps using the SQL builder
+
+        self.engine = engine
+        self._plain = sqlphile.SQLMap(None, False, engine, conn)
+        self._maps: dict[str, Any] = {}
+        if directory and Path(directory).is_dir():
+            for path in sorted(Path(directory).iterdir()):
+                if path.is_file() and not path.name.startswith(("#", ".")):
+                    self._maps[path.stem] = sqlphile.SQLMap(str(path), False, engine, conn)
+
+    def __getattr__(self, name: str) -> Any:
+        maps = self.__dict__.get("_maps", {})
+        if name in maps:
+            return maps[name]
+        return getattr(self.__dict__["_plain"], name)
+
+    def with_conn(self, conn: Any) -> SQLBuilder:
+        """The same maps bound to ``conn`` (whose ``execute(sql)`` runs a query)."""
+        clone = object.__new__(SQLBuilder)
+        clone.engine = self.engine
+        clone._plain = self._plain.new(_Conn(conn, self.engine))
+        clone._maps = {name: m.new(_Conn(conn, self.engine)) for name, m in self._maps.items()}
+        return clone
+
+
+class _Conn:
+    """What ``SQLMap.new`` expects of a connection: ``dbtype`` and ``execute``."""
+
+    def __init__(self, database: Database, engine: str) -> None:
+        self.dbtype = engine
+        self.execute = database.execute
+
+
+def setup_sqlphile(app: Any, engine: str = DB_PGSQL, directory: str | None = None) -> SQLBuilder:
+    """``app.setup_sqlphile(engine)``: ``was.sql`` for ``engine``, with ``sqlmaps/``."""
+    if directory is None:
+        directory = str(_app_dir(app) / "sqlmaps")
+    builder = SQLBuilder(engine, directory)
+    app.sqlphile = builder
+    return builder
+
+
+def _app_dir(app: Any) -> Path:
+    import sys
+
+    module = sys.modules.get(getattr(app, "import_name", ""))
+    path = getattr(module, "__file__", None)
+    return Path(path).resolve().parent if path else Path.cwd()
+
+
+def sql_of(was: Was) -> SQLBuilder:
+    """``was.sql``: the app's builder (PostgreSQL dialect unless ``setup_sqlphile`` said)."""
+    app = was.app
+    builder = getattr(app, "sqlphile", None)
+    if builder is None:
+        builder = setup_sqlphile(app)
+    return builder
+
+
+class Database:
+    """``was.db("@alias")``: run SQL — raw or built with sqlphile — as corequests.
+
+    ``db.select("photo").filter(uid=1).execute()`` and ``db.execute(sql,
+    params)`` return a :class:`~skitai.corequests.Task` at once; the query
+    runs on the worker's event loop.  ``filter`` post-processes the rows,
+    ``callback(result)`` is called when done, ``timeout`` (seconds) overrides
+    the alias's.
+    """
+
+    def __init__(
+        self,
+        hub: Corequests,
+        alias: str,
+        *,
+        filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+        callback: Callable[[Any], Any] | None = None,
+        timeout: float | None = None,
+        meta: dict[str, Any] | None = None,
+        builder: SQLBuilder | None = None,
+    ) -> None:
+        self.hub = hub
+        self.alias = hub.alias(alias)
+        self._options = {"filter": filter, "callback": callback, "timeout": timeout, "meta": meta}
+        self._builder = builder
+        self._bound: SQLBuilder | None = None
+
+    def __repr__(self) -> str:
+        return f"<Database {self.alias.name}>"
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Nothing to release: each query borrows a pooled connection only while it runs."""
+
+    def execute(self, sql: Any, params: Any = None) -> Task:
+        """Run ``sql`` (text, a sqlphile query, or a list run as one transaction).
+
+        Values go in ``params`` with the driver's placeholders (``%s`` for
+        PostgreSQL, ``?`` for SQLite), or through the builder, which quotes them.
+        """
+        statement: str | list[str]
+        for adapter in STATEMENT_ADAPTERS:
+            adapted = adapter(sql, self.alias)
+            if adapted is not None:
+                if params is not None:
+                    raise TypeError(f"{type(sql).__name__} carries its own parameters")
+                sql, params = adapted
+                break
+        if isinstance(sql, str):
+            statement = sql
+        elif isinstance(sql, list | tuple):
+            statement = [str(s) for s in sql]
+        else:
+            statement = str(sql)
+        return self.hub.query(self.alias, statement, params, **self._options)
+
+    @property
+    def sql(self) -> SQLBuilder:
+        """The builder bound to this database (its queries' ``execute()`` run here)."""
+        if self._bound is None:
+            base = self._builder or SQLBuilder(self.alias.kind)
+            if base.engine != self.alias.kind:
+                base = SQLBuilder(self.alias.kind)
+            self._bound = base.with_conn(self)
+        return self._bound
+
+    def select(self, table: Any, alias: str | None = None) -> Any:
+        """``SELECT ... FROM table``: a sqlphile query; ``.execute()`` runs it here."""
+        return self.sql.select(table, alias)
+
+    def insert(self, table: Any, alias: str | None = None) -> Any:
+        """``INSERT INTO table``: chain ``.data(**values)``, ``.returning(...)``."""
+        return self.sql.insert(table, alias)
+
+    def update(self, table: Any, alias: str | None = None) -> Any:
+        """``UPDATE table``: chain ``.data(...)`` and ``.filter(...)`` (required)."""
+        return self.sql.update(table, alias)
+
+    def delete(self, table: Any, alias: str | None = None) -> Any:
+        """``DELETE FROM table``: chain ``.filter(...)`` (required)."""
+        return self.sql.delete(table, alias)
+
+    def with_(self, alias: str, statement: Any) -> Any:
+        """``WITH alias AS (statement) ...``."""
+        return self.sql.with_(alias, statement)
+
+    def template(self, text: str) -> Any:
+        """A query from a template string (``{this.columns}``, ``{_filters}`` ...)."""
+        return self.sql.template(text)
+
+
+def db(
+    was: Was,
+    alias: str,
+    filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+    callback: Callable[[Any], Any] | None = None,
+    timeout: float | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Database:
+    """``was.db("@alias", filter=None, callback=None)``."""
+    builder = getattr(was.app, "sqlphile", None)
+    return Database(
+        hub_of(was), alias, filter=filter, callback=callback, timeout=timeout, meta=meta,
+        builder=builder,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def thread(
+    was: Was,
+    target: Callable[..., Any],
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+) -> Task:
+    """``was.Thread(fn, args=(), kwargs={}, meta=None)``: ``fn`` on a task thread."""
+    return hub_of(was).thread(target, args, kwargs, meta=meta, filter=filter)
+
+
+def process(
+    was: Was,
+    target: Callable[..., Any],
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    meta: dict[str, Any] | None = None,
+    filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+) -> Task:
+    """``was.Process(fn, args=(), kwargs={}, meta=None)``: ``fn`` in a pool process."""
+    return hub_of(was).process(target, args, kwargs, meta=meta, filter=filter)
+
+
+def subprocess(
+    was: Was,
+    command: str,
+    meta: dict[str, Any] | None = None,
+    filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+    timeout: float | None = None,
+) -> Task:
+    """``was.Subprocess("ls /var/log")``: the command's standard output."""
+    return hub_of(was).subprocess(command, timeout, meta=meta, filter=filter)
+
+
+def mask(was: Was, value: Any, meta: dict[str, Any] | None = None) -> Task:
+    """``was.Mask(value)``: a finished corequest holding ``value``."""
+    return completed(value, meta=meta)
+
+
+def tasks(was: Was, *items: Pending, meta: dict[str, Any] | None = None, **named: Pending) -> TaskGroup:
+    """``was.Tasks(task, ..., name=task)``: wait for several corequests together."""
+    return TaskGroup(*items, meta=meta, **named)
+
+
+class ThreadPass(Pending):
+    """``was.ThreadPass(fn, args=())``: respond with ``fn(was, *args)`` run on a task
+    thread, freeing the request's handler thread meanwhile."""
+
+    def __init__(self, was: Was, target: Callable[..., Any], args: tuple[Any, ...] = (),
+                 kwargs: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.task = hub_of(was).thread(target, (was, *args), kwargs)
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        self.task.on_ready(fn)
+
+    def resolve(self, *leading: Any) -> Any:
+        return self.task.fetch()
+
+
+# --------------------------------------------------------------------------- Map
+
+
+def _mapped_value(name: str, value: Any) -> tuple[str, Any]:
+    """Apply the naming rules: ``x``, ``x__one``, ``x__one__FIELD``, ``x__FIELD``."""
+    if not isinstance(value, Pending):
+        return name, value
+    key, _, rule = name.partition("__")
+    if not rule:
+        return key, _fetch(value)
+    head, _, field = rule.partition("__")
+    if head == "one":
+        row = value.one() if isinstance(value, Task) else _fetch(value)
+        return key, row[field] if field else row
+    row = value.one() if isinstance(value, Task) else _fetch(value)
+    return key, row[rule]
+
+
+def _fetch(value: Pending) -> Any:
+    fetch = getattr(value, "fetch", None)
+    return fetch(0) if isinstance(value, Task) else (fetch() if fetch else value.resolve())
+
+
+def _dotted(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, list):
+            data = data[int(part)] if part.isdigit() else (data[0][part] if data else None)
+        else:
+            data = data[part]
+    return data
+
+
+class Map(Pending):
+    """``was.Map(status=None, *tasks, name=task_or_value, __timeout=, __mtime=, __etag=,
+    __maxage=)``: a JSON response mapping names to corequest results.
+
+    Unnamed tasks are waited for and left out.  ``name__one`` maps the only
+    row, ``name__one__FIELD`` (or ``name__FIELD``) one field of it.
+    ``__mtime``/``__etag`` name a value by dotted path (``"result.0.updated"``)
+    for ``Last-Modified``/``ETag``; ``__maxage`` sets ``Cache-Control``;
+    ``__timeout`` answers ``504`` if the tasks are not all done in time.
+    """
+
+    def __init__(self, *args: Any, **named: Any) -> None:
+        self.status: Any = None
+        if args and isinstance(args[0], str | int) and not isinstance(args[0], bool):
+            self.status, args = args[0], args[1:]
+        self.options = {key: named.pop(key) for key in MAP_OPTIONS if key in named}
+        self.unnamed = [a for a in args if isinstance(a, Pending)]
+        self.named = named
+        self._timer: threading.Timer | None = None
+
+    def _pending(self) -> list[Pending]:
+        return [*self.unnamed, *(v for v in self.named.values() if isinstance(v, Pending))]
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        timeout = self.options.get("__timeout")
+        if timeout is None:
+            when_all(self._pending(), fn)
+            return
+        fired = threading.Event()
+        lock = threading.Lock()
+
+        def once() -> None:
+            with lock:
+                if fired.is_set():
+                    return
+                fired.set()
+            if self._timer is not None:
+                self._timer.cancel()
+            fn()
+
+        self._timer = threading.Timer(float(timeout), once)
+        self._timer.daemon = True
+        self._timer.start()
+        when_all(self._pending(), once)
+
+    def resolve(self, *leading: Any) -> Any:
+        was = leading[0] if leading else None
+        for task in self.unnamed:
+            _fetch_or_timeout(task)
+        payload: dict[str, Any] = {}
+        for name, value in self.named.items():
+            if isinstance(value, Pending):
+                _ready_or_timeout(value)
+            key, data = _mapped_value(name, value)
+            payload[key] = data
+        if was is not None:
+            self._cache_headers(was, payload)
+        return responses.API(self.status, **payload) if self.status else responses.API(payload)
+
+    def _cache_headers(self, was: Was, payload: dict[str, Any]) -> None:
+        options = self.options
+        maxage = int(options.get("__maxage") or 0)
+        etag = options.get("__etag")
+        mtime = options.get("__mtime")
+        if etag and mtime:
+            was.response.set_etag_mtime(
+                str(_dotted(payload, etag)), _dotted(payload, mtime), max_age=maxage
+            )
+        elif etag:
+            was.response.set_etag(str(_dotted(payload, etag)), max_age=maxage)
+        elif mtime:
+            was.response.set_mtime(_dotted(payload, mtime), max_age=maxage)
+        elif maxage:
+            was.response.set_header("Cache-Control", f"max-age={maxage}")
+
+
+def _ready_or_timeout(value: Pending) -> None:
+    done = getattr(value, "done", None)
+    if done is not None and not done():
+        raise CorequestTimeout("was.Map: corequests not finished in time")
+    if isinstance(value, TaskGroup):
+        for task in value:
+            _ready_or_timeout(task)
+
+
+def _fetch_or_timeout(task: Pending) -> Any:
+    _ready_or_timeout(task)
+    return _fetch(task)
+
+
+def Mapped(was: Was, tasks: TaskGroup, status: Any = None, **options: Any) -> Map:  # noqa: N802
+    """``was.Mapped(was.Tasks(...))``: :class:`Map` over a task group's names."""
+    unnamed = [t for name, t in tasks.items() if name is None]
+    named = {name: t for name, t in tasks.items() if name is not None}
+    args = (status, *unnamed) if status else tuple(unnamed)
+    return Map(*args, **named, **options)
+
+
+# --------------------------------------------------------------------------- deferral
+
+
+class DeferredResponse:
+    """The WSGI body of a response whose content is a :class:`Pending`.
+
+    Skitai sees ``on_ready``/``resume`` (:class:`skitai.types.DeferredBody`):
+    it frees the handler thread, and calls ``resume()`` on a handler thread
+    once the corequests are done.  Other servers just iterate it: the
+    iteration waits, then yields the real body.
+    """
+
+    def __init__(
+        self,
+        pending: Pending,
+        complete: Callable[[Pending], Any],
+        context: Context,
+    ) -> None:
+        self.pending = pending
+        self._complete = complete
+        self._context = context
+        self._start_response: Callable[..., Any] | None = None
+        self._body: Iterable[bytes] | None = None
+
+    def bind(self, start_response: Callable[..., Any]) -> DeferredResponse:
+        """Remember the WSGI ``start_response`` to call once the response is known."""
+        self._start_response = start_response
+        return self
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once :meth:`resume` will not wait."""
+        self.pending.on_ready(fn)
+
+    def resume(self) -> Iterable[bytes]:
+        """Build the response (calls ``start_response``); may return another deferral."""
+        outcome = self._context.run(self._complete, self.pending)
+        if isinstance(outcome, DeferredResponse):
+            assert self._start_response is not None
+            return outcome.bind(self._start_response)
+        status, headers, body = outcome
+        assert self._start_response is not None
+        self._start_response(status, headers)
+        return body
+
+    def __iter__(self) -> Iterator[bytes]:
+        body: Iterable[bytes] = self
+        while isinstance(body, DeferredResponse):
+            ready = threading.Event()
+            body.on_ready(ready.set)
+            ready.wait()
+            body = body.resume()
+        self._body = body
+        yield from body
+
+    def close(self) -> None:
+        """Close the real body, if one was produced by iterating."""
+        close = getattr(self._body, "close", None)
+        if close is not None:
+            close()
+
+
+# --------------------------------------------------------------------------- was
+
+
+class WasCorequests:
+    """The corequest attributes of ``was`` (mixed into :class:`atila.was.Was`)."""
+
+    __slots__ = ()
+
+    #: ``was.db("@alias", filter=None, callback=None, timeout=None)``.
+    db = db
+    #: ``was.sqlite3("@alias")``: the same as ``was.db`` (the spec's older name).
+    sqlite3 = db
+    #: ``was.Thread(fn, args=(), kwargs=None, meta=None)``.
+    Thread = thread
+    #: ``was.Process(fn, args=(), kwargs=None, meta=None)``.
+    Process = process
+    #: ``was.Subprocess("command")``.
+    Subprocess = subprocess
+    #: ``was.Mask(value)``.
+    Mask = mask
+    #: ``was.Tasks(*tasks, **named_tasks)``.
+    Tasks = tasks
+    #: ``was.Mapped(tasks)``.
+    Mapped = Mapped
+
+    def Map(self, *args: Any, **named: Any) -> Map:  # noqa: N802 - spec name
+        """``was.Map(status=None, *tasks, **named)``: see :class:`Map`."""
+        return Map(*args, **named)
+
+    def ThreadPass(  # noqa: N802 - spec name
+        self, target: Callable[..., Any], args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> ThreadPass:  # fmt: skip
+        """``was.ThreadPass(fn, args=())``: respond with ``fn(was, *args)`` from a task thread."""
+        return ThreadPass(self, target, args, kwargs)  # type: ignore[arg-type]
+
+    @property
+    def sql(self) -> SQLBuilder:
+        """``was.sql``: the app's sqlphile builder (see ``app.setup_sqlphile``)."""
+        return sql_of(self)  # type: ignore[arg-type]

@@ -1,0 +1,132 @@
+"""JWT and one-time tokens (spec "Making JWT Token", "Making One-Time Token",
+"(JWT) Bearer Authorization").
+
+* JWT (:func:`encode_jwt`/:func:`decode_jwt`) uses PyJWT with **HS256 only**,
+  keyed by ``app.securekey``: a token with ``alg: none`` or any other
+  algorithm is refused, ``exp``/``nbf``/``iat`` are honoured.  A token that
+  does not verify decodes to ``{"err": "<why>"}`` (the shape
+  ``was.request.JWT`` has), never to its unverified claims.
+* One-time tokens (:class:`OneTimeTokens`) are sealed (:mod:`atila.sealing`,
+  purpose ``ott``): unreadable and unforgeable, with their own expiry.  With
+  a ``session_key`` the token is also bound to the session that made it and
+  dies with :meth:`OneTimeTokens.revoke` or the session; every revoked token
+  is refused by this process until it would have expired anyway.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from typing import Any
+
+import jwt
+
+from atila.sealing import seal, unseal
+
+__all__ = ["JWT_ALGORITHM", "OneTimeTokens", "bearer_token", "decode_jwt", "encode_jwt"]
+
+#: The only algorithm accepted and produced.
+JWT_ALGORITHM = "HS256"
+
+
+def encode_jwt(claims: dict[str, Any], key: str | bytes) -> str:
+    """A HS256 JWT of ``claims`` signed with ``key``."""
+    return jwt.encode(dict(claims), key, algorithm=JWT_ALGORITHM)
+
+
+def decode_jwt(token: str | None, key: str | bytes) -> dict[str, Any]:
+    """The verified claims of ``token``, or ``{"err": "<why>"}``."""
+    if not token:
+        return {"err": "no token"}
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[JWT_ALGORITHM], options={"verify_signature": True}
+        )
+    except jwt.ExpiredSignatureError:
+        return {"err": "token expired"}
+    except jwt.InvalidAlgorithmError:
+        return {"err": "algorithm not allowed"}
+    except jwt.InvalidTokenError as exc:
+        return {"err": f"invalid token: {exc}"}
+    if not isinstance(claims, dict):
+        return {"err": "invalid token: claims are not an object"}
+    return claims
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, else None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class OneTimeTokens:
+    """Encode, decode and revoke one-time tokens for one app (thread-safe)."""
+
+    PURPOSE = "ott"
+
+    def __init__(self) -> None:
+        self._revoked: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def encode(
+        self, key: str | bytes, data: Any, timeout: float, session: Any = None,
+        session_key: str | None = None,
+    ) -> str:  # fmt: skip
+        """A token carrying ``data``, valid ``timeout`` seconds (bound to ``session_key``)."""
+        token_id = secrets.token_urlsafe(12)
+        payload: dict[str, Any] = {"d": data, "e": time.time() + float(timeout), "j": token_id}
+        if session_key:
+            if session is None:
+                raise RuntimeError("a session_key needs sessions (app.securekey)")
+            session.set(session_key, token_id)
+            payload["k"] = session_key
+        return seal(payload, key, self.PURPOSE)
+
+    def _payload(self, key: str | bytes, token: str | None) -> dict[str, Any] | None:
+        payload = unseal(token, key, self.PURPOSE)
+        if not isinstance(payload, dict):
+            return None
+        expires, token_id = payload.get("e"), payload.get("j")
+        if not isinstance(expires, (int, float)) or expires <= time.time():
+            return None
+        if not isinstance(token_id, str):
+            return None
+        return payload
+
+    def decode(self, key: str | bytes, token: str | None, session: Any = None) -> Any:
+        """The data of a valid, unexpired, unrevoked ``token``; None otherwise."""
+        payload = self._payload(key, token)
+        if payload is None:
+            return None
+        token_id = payload["j"]
+        with self._lock:
+            if token_id in self._revoked:
+                return None
+        session_key = payload.get("k")
+        if session_key is not None:
+            held = session.get(session_key) if session is not None else None
+            if not isinstance(held, str) or not hmac.compare_digest(held, token_id):
+                return None
+        return payload.get("d")
+
+    def revoke(self, key: str | bytes, token: str | None, session: Any = None) -> None:
+        """Refuse ``token`` from now on (and drop it from the session it is bound to)."""
+        payload = self._payload(key, token)
+        if payload is None:
+            return
+        now = time.time()
+        with self._lock:
+            for token_id, expires in list(self._revoked.items()):
+                if expires <= now:
+                    del self._revoked[token_id]
+            self._revoked[payload["j"]] = payload["e"]
+        session_key = payload.get("k")
+        if session_key is not None and session is not None:
+            if session.get(session_key) == payload["j"]:
+                session.remove(session_key)

@@ -1,0 +1,44 @@
+"""The demo API's rules, shared by ``v1`` (Django ORM) and ``v2`` (QuerySet corequests)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_bridge
+from django.core.validators import URLValidator
+
+from photos.models import Photo
+
+#: Django permission needed for another user's photos, per method.
+OTHERS_PERMISSION = {
+    "GET": "photos.view_photo",
+    "POST": "photos.add_photo",
+    "DELETE": "photos.delete_photo",
+}
+#: Photo URLs must be http(s): they become links on the front page.
+validate_url = URLValidator(schemes=["http", "https"])
+
+
+def photo_row(photo: Photo) -> dict[str, Any]:
+    """A photo as the API shows it."""
+    return {
+        "id": photo.id,
+        "uid": photo.owner_id,
+        "title": photo.title,
+        "image_url": photo.image_url,
+        "created": photo.created,
+    }
+
+
+def resolve_uid(was: Any, uid: int | str) -> int | str:
+    """``me`` -> the user's id; check the permission rules for everything else."""
+    request, user = was.request, was.request.user
+    if uid == "me":
+        return int(user.pk)
+    if uid == "notme" and request.method != "GET":
+        raise was.Error("421 Misdirected Request", "notme is only allowed with GET")
+    if uid == "new":
+        raise was.Error("404 Not Found", "no user 'new'")
+    if uid != user.pk:
+        django_bridge.check_permission(was, [OTHERS_PERMISSION[request.method]])
+    return uid

@@ -1,0 +1,89 @@
+"""``/api/v1``: the spec's practical example over Django models, with the Django ORM.
+
+* ``POST /token`` — ``username`` + ``password`` (form or JSON) -> ``{"token": JWT}``;
+* ``GET /me`` — the current user (Django session cookie or ``Authorization: Bearer``);
+* ``GET|POST|DELETE /<int:uid>/photos`` — photos of user ``uid`` (``me`` is
+  the current user; ``notme``, GET only, is everyone else's).
+
+Rules: no user (no token, a tampered, expired or ``alg: none`` token, no
+session) is a 401.  Your own photos are yours to read, add and delete;
+another user's need the Django permission ``photos.view_photo`` /
+``add_photo`` / ``delete_photo`` (a superuser has them all), else 403.
+``notme`` with any method but GET is a 421 (spec "Pre-Defined Parameter Values").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import atila
+import django_bridge
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from photos.models import Photo
+
+from .rules import photo_row, resolve_uid, validate_url
+
+app = atila.Atila(__name__)
+django_bridge.install(app)
+django_bridge.add_token_route(app, "/token")
+
+@app.route("/me", methods=["GET"])
+@app.permission_required()
+def me(was: Any) -> Any:
+    """The current Django user."""
+    user = was.request.user
+    return was.API(
+        id=user.pk,
+        username=user.get_username(),
+        is_staff=user.is_staff,
+        is_superuser=user.is_superuser,
+        groups=sorted(user.groups.values_list("name", flat=True)),
+    )
+
+
+@app.route("/<int:uid>/photos", methods=["GET", "DELETE", "POST", "OPTIONS"])
+@app.permission_required()
+def photos(was: Any, uid: int | str, **DATA: Any) -> Any:  # noqa: N803 - spec name
+    """List, add or delete the photos of user ``uid``."""
+    uid = resolve_uid(was, uid)
+    user = was.request.user
+    if was.request.method == "GET":
+        if uid == "notme":
+            found = Photo.objects.exclude(owner_id=user.pk)
+        else:
+            found = Photo.objects.filter(owner_id=uid)
+        return was.API(rows=[photo_row(photo) for photo in found])
+    if was.request.method == "DELETE":
+        Photo.objects.filter(owner_id=uid).delete()
+        return was.API("205 Reset Content")
+    title = DATA.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise was.Error("400 Bad Request", "title required")
+    image_url = DATA.get("image_url") or ""
+    try:
+        if image_url:
+            validate_url(image_url)
+    except (ValidationError, TypeError):
+        raise was.Error("400 Bad Request", "image_url must be an http(s) URL") from None
+    with transaction.atomic():
+        if not get_user_model()._default_manager.filter(pk=uid).exists():
+            raise was.Error("404 Not Found", f"no user {uid}")
+        photo = Photo.objects.create(owner_id=uid, title=title.strip()[:200], image_url=image_url)
+    return was.API("201 Created", id=photo.id)
+
+
+@app.route("/<int:uid>/photos/<int:photo_id>", methods=["GET", "DELETE"])
+@app.permission_required()
+def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
+    """One photo of user ``uid``."""
+    uid = resolve_uid(was, uid)
+    found = Photo.objects.filter(owner_id=uid, pk=photo_id).first() if uid != "notme" else None
+    if found is None:
+        raise was.Error("404 Not Found", "no such photo")
+    if was.request.method == "DELETE":
+        found.delete()
+        return was.API("205 Reset Content")
+    return was.API(photo_row(found))

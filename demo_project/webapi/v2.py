@@ -1,0 +1,76 @@
+"""``/api/v2``: the photo reads of ``/api/v1`` as QuerySet corequests.
+
+The QuerySets are the same as with the ORM, but run through
+``was.db("@django").execute(queryset)``: the query goes to the worker's event
+loop (PostgreSQL) or SQLite executor and ``.then(...)`` builds the answer when
+the rows arrive, so no handler thread waits for the database meanwhile.
+:func:`django_bridge.instances` turns the rows back into ``Photo`` objects.
+
+* ``POST /token``, as in v1;
+* ``GET /<int:uid>/photos`` and ``GET /<int:uid>/photos/<int:photo_id>``,
+  with v1's permission rules;
+* ``GET /<int:uid>/stats`` — the photo count and the latest three titles:
+  two queries at once with ``was.Map``.
+
+Writes stay on ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import atila
+import django_bridge
+
+from photos.models import Photo
+
+from .rules import photo_row, resolve_uid
+
+app = atila.Atila(__name__)
+django_bridge.install(app)
+django_bridge.add_token_route(app, "/token")
+
+
+def photos_of(was: Any, uid: int | str) -> Any:
+    """The QuerySet of ``uid``'s photos (``notme``: everyone else's)."""
+    if uid == "notme":
+        return Photo.objects.exclude(owner_id=was.request.user.pk)
+    return Photo.objects.filter(owner_id=uid)
+
+
+@app.route("/<int:uid>/photos", methods=["GET"])
+@app.permission_required()
+def photos(was: Any, uid: int | str) -> Any:
+    """The photos of user ``uid``, newest first."""
+    query = photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id")
+
+    def respond(was: Any, task: Any) -> Any:
+        return was.API(rows=[photo_row(photo) for photo in django_bridge.instances(query, task)])
+
+    return was.db("@django").execute(query).then(respond)
+
+
+@app.route("/<int:uid>/photos/<int:photo_id>", methods=["GET"])
+@app.permission_required()
+def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
+    """One photo of user ``uid``, with its owner (``select_related``)."""
+    query = photos_of(was, resolve_uid(was, uid)).filter(pk=photo_id).select_related("owner")
+
+    def respond(was: Any, task: Any) -> Any:
+        found = django_bridge.instances(query, task)
+        if not found:
+            raise was.Error("404 Not Found", "no such photo")
+        return was.API(photo_row(found[0]), owner=found[0].owner.get_username())
+
+    return was.db("@django").execute(query).then(respond)
+
+
+@app.route("/<int:uid>/stats", methods=["GET"])
+@app.permission_required()
+def stats(was: Any, uid: int | str) -> Any:
+    """``{"count": n, "latest": [{id, title} x 3]}``: two corequests at once in a ``was.Map``."""
+    mine = photos_of(was, resolve_uid(was, uid))
+    return was.Map(
+        count=was.db("@django", filter=len).execute(mine.values("id")),
+        latest=was.db("@django").execute(mine.order_by("-created", "-id").values("id", "title")[:3]),
+    )

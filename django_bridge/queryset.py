@@ -1,0 +1,119 @@
+"""Django QuerySets as corequest SQL (spec "Using Django Models").
+
+With :func:`enable` (done by :func:`django_bridge.install`),
+``was.db("@django").execute(queryset)`` compiles the QuerySet with Django's
+own SQL compiler for the alias's database, passes its parameters to the
+driver (never pasted into the SQL) and runs it as a corequest: on the event
+loop for PostgreSQL, on an executor for SQLite.  ``fetch()``, ``one()``,
+``then()`` and ``was.Map`` work as on any corequest; rows are dicts named by
+the selected columns (use ``.values(...)`` to choose them).
+
+Only reading QuerySets are accepted: ``select_for_update()`` or a query that
+is not a plain SELECT raises ``TypeError``; an empty QuerySet (``.none()``)
+runs a query that returns no rows.  :func:`instances` turns a finished
+corequest back into model instances (Django's field conversions applied,
+``select_related`` populated and ``prefetch_related`` run, the latter with
+ordinary blocking ORM queries).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from skitai.corequests import DB_PGSQL, DB_SQLITE3, Alias
+
+__all__ = ["compile_queryset", "enable", "instances", "queryset_adapter"]
+
+_PYFORMAT = re.compile(r"%%|%s")
+_NO_ROWS = {DB_PGSQL: "SELECT 1 WHERE false", DB_SQLITE3: "SELECT 1 WHERE 0"}
+_VENDORS = {DB_PGSQL: "postgresql", DB_SQLITE3: "sqlite"}
+
+
+def _is_queryset(obj: Any) -> bool:
+    from django.db.models.query import QuerySet
+
+    return isinstance(obj, QuerySet)
+
+
+def _qmark(sql: str) -> str:
+    """Django's ``%s`` placeholders as sqlite3's ``?`` (and ``%%`` as ``%``)."""
+    return _PYFORMAT.sub(lambda m: "?" if m.group(0) == "%s" else "%", sql)
+
+
+def compile_queryset(queryset: Any, kind: str, using: str = "default") -> tuple[str, tuple[Any, ...]]:
+    """``(sql, params)`` of reading ``queryset`` for alias kind ``kind`` (Django database ``using``)."""
+    from django.core.exceptions import EmptyResultSet
+    from django.db import connections
+    from django.db.models.sql import Query
+
+    query = queryset.query
+    if type(query) is not Query:
+        raise TypeError(f"only SELECT QuerySets run as corequests, not {type(query).__name__}")
+    if query.select_for_update:
+        raise TypeError("select_for_update() QuerySets cannot run as corequests")
+    vendor = connections[using].vendor
+    if _VENDORS.get(kind) != vendor:
+        raise TypeError(f"a {vendor} QuerySet cannot run on a {kind} alias")
+    try:
+        sql, params = query.get_compiler(using=using).as_sql()
+    except EmptyResultSet:
+        return _NO_ROWS[kind], ()
+    if kind == DB_SQLITE3:
+        sql = _qmark(sql)
+    return sql, tuple(params)
+
+
+def queryset_adapter(obj: Any, alias: Alias) -> tuple[str, tuple[Any, ...]] | None:
+    """The statement adapter for ``Database.execute``: QuerySets only.
+
+    The QuerySet is compiled for the Django database behind ``alias`` (see
+    :func:`django_bridge.alias`), or the one it names with ``.using()``.
+    """
+    if not _is_queryset(obj):
+        return None
+    from .aliases import database_of
+
+    using = obj._db or database_of(alias)
+    return compile_queryset(obj, alias.kind, using)
+
+
+def enable() -> None:
+    """Let ``was.db(...).execute`` take QuerySets (idempotent)."""
+    from atila.corequests import register_statement_adapter
+
+    register_statement_adapter(queryset_adapter)
+
+
+def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[Any]:
+    """Model instances of ``queryset`` from ``task``, the corequest that ran it."""
+    from django.db.models.query import (
+        ModelIterable,
+        get_related_populators,
+        prefetch_related_objects,
+    )
+
+    if queryset._iterable_class is not ModelIterable:
+        raise TypeError("instances() needs a model QuerySet, not values()/values_list()")
+    dataset = task.raw(timeout)
+    using = queryset.db
+    compiler = queryset.query.get_compiler(using=using)
+    compiler.as_sql()  # sets up select, klass_info and annotation_col_map
+    klass_info = compiler.klass_info
+    select, annotations = compiler.select, compiler.annotation_col_map or {}
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    names = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(klass_info, select, using)
+    model = klass_info["model"]
+    found = []
+    for row in compiler.results_iter(results=[list(dataset.raw)]):
+        obj = model.from_db(using, names, row[start:end])
+        for populator in populators:
+            populator.populate(row, obj)
+        for attr, position in annotations.items():
+            setattr(obj, attr, row[position])
+        found.append(obj)
+    if queryset._prefetch_related_lookups:
+        prefetch_related_objects(found, *queryset._prefetch_related_lookups)
+    return found

@@ -1,0 +1,291 @@
+"""PostgreSQL corequests: psycopg2 in asynchronous mode on the worker's event loop.
+
+:class:`PgPool` keeps up to ``max_conns`` connections per alias and worker.
+A query borrows one, sends the statement, and waits for the socket with
+``loop.add_reader``/``add_writer`` — no thread is involved.  psycopg2's
+asynchronous connections are always in autocommit mode: each statement (or
+list of statements, run as one transaction) is committed as it completes.
+
+Failures, as the client sees them:
+
+* the database cannot be reached → :class:`BackendUnavailable` (``503``);
+* a pooled connection turns out dead (server restarted, backend terminated)
+  → it and the other idle ones are dropped and the statement is retried on a
+  fresh connection; a fresh connection dropped → :class:`BackendDropped` (``502``);
+* the statement runs past its timeout → it is cancelled on the server and
+  :class:`CorequestTimeout` (``504``) is raised;
+* an SQL error → the driver's own exception (``psycopg2.errors.*``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions as ext
+
+from .aliases import Alias
+from .errors import BackendDropped, BackendUnavailable, CorequestTimeout
+from .results import DataSet
+
+logger = logging.getLogger("skitai.corequests.pg")
+
+#: Seconds to wait for a new connection before answering 503.
+CONNECT_TIMEOUT = 5.0
+#: Seconds to wait for a cancelled statement to stop before dropping its connection.
+CANCEL_TIMEOUT = 2.0
+
+Statement = str | Sequence[str]
+
+
+def _is_disconnect(exc: BaseException, conn: Any) -> bool:
+    """True when ``exc`` means the connection is gone (not an SQL error)."""
+    if isinstance(exc, psycopg2.InterfaceError):
+        return True
+    if conn.closed:
+        return True
+    return isinstance(exc, psycopg2.OperationalError) and getattr(exc, "pgcode", None) is None
+
+
+class AsyncConnection:
+    """One asynchronous psycopg2 connection driven by the event loop."""
+
+    def __init__(self, raw: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.raw = raw
+        self.loop = loop
+        #: True once it has served a statement (a failure then may be a stale connection)
+        self.used = False
+        #: ``used`` before the statement running now
+        self.used_before = False
+
+    @classmethod
+    async def connect(cls, dsn: str, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
+        """Open a connection without blocking the loop."""
+        raw = psycopg2.connect(dsn, async_=True)
+        conn = cls(raw, loop)
+        try:
+            await conn._poll()
+        except BaseException:
+            raw.close()
+            raise
+        return conn
+
+    async def _poll(self) -> None:
+        raw = self.raw
+        loop = self.loop
+        while True:
+            state = raw.poll()
+            if state == ext.POLL_OK:
+                return
+            fd = raw.fileno()
+            waiter = loop.create_future()
+
+            def wake(fut: asyncio.Future[None] = waiter) -> None:
+                if not fut.done():
+                    fut.set_result(None)
+
+            if state == ext.POLL_READ:
+                loop.add_reader(fd, wake)
+                try:
+                    await waiter
+                finally:
+                    loop.remove_reader(fd)
+            elif state == ext.POLL_WRITE:
+                loop.add_writer(fd, wake)
+                try:
+                    await waiter
+                finally:
+                    loop.remove_writer(fd)
+            else:  # pragma: no cover - psycopg2 documents only these states
+                raise psycopg2.OperationalError(f"bad poll state {state}")
+
+    async def execute(self, sql: Statement, params: Any = None) -> DataSet:
+        """Run ``sql`` (a statement, or a list run as one transaction) and read its rows."""
+        self.used_before = self.used
+        self.used = True
+        if not isinstance(sql, str):
+            sql = "BEGIN;\n" + ";\n".join(str(s) for s in sql) + ";\nCOMMIT;"
+            params = None
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(sql, params)
+            await self._poll()
+            if cursor.description is None:
+                return DataSet(None, [], cursor.rowcount)
+            names = [column.name for column in cursor.description]
+            return DataSet(names, cursor.fetchall(), cursor.rowcount)
+        except psycopg2.Error:
+            await self._end_transaction()
+            raise
+        finally:
+            cursor.close()
+
+    async def _end_transaction(self) -> None:
+        """After an error inside ``BEGIN ... COMMIT``: roll back, so the next user of
+        the connection does not find it in an aborted transaction."""
+        raw = self.raw
+        if raw.closed or raw.info.transaction_status == ext.TRANSACTION_STATUS_IDLE:
+            return
+        cursor = raw.cursor()
+        try:
+            cursor.execute("ROLLBACK")
+            await self._poll()
+        except psycopg2.Error:
+            raw.close()
+        finally:
+            cursor.close()
+
+    async def cancel(self) -> bool:
+        """Cancel the running statement; True when the connection is usable again."""
+        try:
+            await self.loop.run_in_executor(None, self.raw.cancel)
+            await asyncio.wait_for(self._poll(), CANCEL_TIMEOUT)
+        except psycopg2.extensions.QueryCanceledError:
+            return not self.raw.closed
+        except (psycopg2.Error, TimeoutError, OSError):
+            return False
+        return not self.raw.closed
+
+    def close(self) -> None:
+        """Close the connection (never raises)."""
+        try:
+            self.raw.close()
+        except psycopg2.Error:  # pragma: no cover - closing a broken connection
+            pass
+
+
+class PgPool:
+    """Up to ``alias.max_conns`` connections to one PostgreSQL alias (one worker)."""
+
+    def __init__(self, alias: Alias, loop: asyncio.AbstractEventLoop) -> None:
+        self.alias = alias
+        self.loop = loop
+        self.size = 0
+        self._idle: deque[AsyncConnection] = deque()
+        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
+        self._closed = False
+
+    @property
+    def idle(self) -> int:
+        """Connections open and not in use."""
+        return len(self._idle)
+
+    async def _acquire(self) -> AsyncConnection:
+        if self._idle:
+            return self._idle.pop()
+        if self.size < self.alias.max_conns:
+            return await self._open()
+        waiter: asyncio.Future[AsyncConnection | None] = self.loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            conn = await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
+                self._release(waiter.result())  # type: ignore[arg-type]
+            raise
+        return conn if conn is not None else await self._open()
+
+    async def _open(self) -> AsyncConnection:
+        self.size += 1
+        try:
+            return await asyncio.wait_for(
+                AsyncConnection.connect(self.alias.location, self.loop), CONNECT_TIMEOUT
+            )
+        except BaseException as exc:
+            self._slot_freed()
+            if isinstance(exc, psycopg2.Error | OSError | TimeoutError):
+                logger.warning("cannot connect to %s: %s", self.alias.name, exc)
+                raise BackendUnavailable(
+                    f"database {self.alias.name} is unavailable: {str(exc).strip()}"
+                ) from None
+            raise
+
+    def _slot_freed(self) -> None:
+        """A connection was closed: let a waiter open a new one."""
+        self.size -= 1
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _release(self, conn: AsyncConnection) -> None:
+        if self._closed or conn.raw.closed:
+            conn.close()
+            self._slot_freed()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _discard(self, conn: AsyncConnection) -> None:
+        conn.close()
+        self._slot_freed()
+
+    async def execute(self, sql: Statement, params: Any = None) -> DataSet:
+        """Run ``sql`` on a pooled connection (see the module docstring for failures)."""
+        while True:
+            conn = await self._acquire()
+            try:
+                result = await conn.execute(sql, params)
+            except asyncio.CancelledError:
+                self.loop.create_task(self._recover(conn))
+                raise
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                if not _is_disconnect(exc, conn.raw):
+                    self._release(conn)
+                    raise
+                self._discard(conn)
+                if not conn.used_before:
+                    raise BackendDropped(
+                        f"database {self.alias.name} dropped a new connection: {exc}"
+                    ) from exc
+                # A pooled connection was dead (server restart, terminated backend):
+                # the idle ones likely are too; retry on a fresh connection.
+                logger.info(
+                    "%s: connection lost (%s), reconnecting",
+                    self.alias.name, str(exc).strip().splitlines()[0],
+                )  # fmt: skip
+                self._drop_idle()
+                continue
+            except BaseException:
+                self._release(conn)
+                raise
+            self._release(conn)
+            return result
+
+    def _drop_idle(self) -> None:
+        while self._idle:
+            self._discard(self._idle.pop())
+
+    async def _recover(self, conn: AsyncConnection) -> None:
+        """After a timeout: cancel the statement server-side, then reuse or drop."""
+        if await conn.cancel():
+            self._release(conn)
+        else:
+            self._discard(conn)
+
+    async def run(self, sql: Statement, params: Any, timeout: float | None) -> DataSet:
+        """:meth:`execute` with a timeout (``504``)."""
+        try:
+            return await asyncio.wait_for(self.execute(sql, params), timeout)
+        except TimeoutError:
+            raise CorequestTimeout(
+                f"query on {self.alias.name} not finished in {timeout} seconds"
+            ) from None
+
+    def close(self) -> None:
+        """Close every idle connection; busy ones close when released."""
+        self._closed = True
+        while self._idle:
+            self._discard(self._idle.pop())
+
+
+__all__ = ["AsyncConnection", "PgPool"]

@@ -1,0 +1,191 @@
+"""``Corequests``: the corequest hub of one worker, put in ``environ["skitai.corequests"]``.
+
+This is the whole interface an application framework needs: every method is
+thread-safe, returns a :class:`~skitai.corequests.results.Task` at once and
+runs the work on the worker's event loop (PostgreSQL, shell commands, HTTP)
+or on a dedicated executor (SQLite, functions, processes).
+
+Outside a Skitai worker (another WSGI server, a script, a test),
+:func:`standalone` gives a hub whose loop runs on a background thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .aliases import DB_PGSQL, Alias, AliasError, AliasTable, registry
+from .db_sqlite import SqliteExecutor
+from .errors import CorequestTimeout
+from .results import Result, Task
+from .tasks import DEFAULT_TASK_THREADS, TaskRunners, run_shell
+
+if TYPE_CHECKING:
+    from .db_pg import PgPool
+
+#: A statement, or a list of statements run as one transaction.
+Statement = str | Sequence[str]
+#: Seconds a task waits beyond its backend timeout (the backend answers 504 first).
+_GRACE = 1.0
+
+
+class Corequests:
+    """Start corequests on ``loop``; backends for ``table``'s aliases open lazily."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        table: AliasTable = registry,
+        threads: int = DEFAULT_TASK_THREADS,
+    ) -> None:
+        self.loop = loop
+        self.aliases = table
+        self.runners = TaskRunners(threads)
+        self._pg: dict[str, PgPool] = {}
+        self._sqlite: dict[str, SqliteExecutor] = {}
+        self._http: Any = None
+
+    def alias(self, name: str | Alias) -> Alias:
+        """The :class:`Alias` called ``name`` (``AliasError`` when unknown)."""
+        return name if isinstance(name, Alias) else self.aliases.get(name)
+
+    def submit(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        timeout: float | None = None,
+        meta: dict[str, Any] | None = None,
+        filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+        callback: Callable[[Result], Any] | None = None,
+        wait: float | None = None,
+    ) -> Task:
+        """Run ``coro`` on the loop; it is cancelled (``504``) after ``timeout``.
+
+        ``wait`` bounds how long a blocking ``fetch()`` waits (default: the
+        timeout plus a second).
+        """
+        if timeout is not None:
+            coro = _with_timeout(coro, timeout)
+            if wait is None:
+                wait = timeout + _GRACE
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        return Task(future, self.loop, meta=meta, filter=filter, callback=callback, timeout=wait)
+
+    # -- databases ---------------------------------------------------------------
+    def query(
+        self,
+        alias: str | Alias,
+        sql: Statement,
+        params: Any = None,
+        *,
+        timeout: float | None = None,
+        meta: dict[str, Any] | None = None,
+        filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
+        callback: Callable[[Result], Any] | None = None,
+    ) -> Task:
+        """Run ``sql`` (with driver ``params``) on database ``alias``."""
+        target = self.alias(alias)
+        if not target.is_database:
+            raise AliasError(f"{target.name} is not a database alias")
+        limit = target.timeout if timeout is None else timeout
+        return self.submit(
+            self._query(target, sql, params, limit),
+            meta=meta, filter=filter, callback=callback, wait=limit + _GRACE,
+        )  # fmt: skip
+
+    async def _query(self, alias: Alias, sql: Statement, params: Any, timeout: float) -> Any:
+        if alias.kind == DB_PGSQL:
+            pool = self._pg.get(alias.name)
+            if pool is None:
+                from .db_pg import PgPool  # psycopg2 is needed only with PostgreSQL aliases
+
+                pool = self._pg[alias.name] = PgPool(alias, self.loop)
+            return await pool.run(sql, params, timeout)
+        executor = self._sqlite.get(alias.name)
+        if executor is None:
+            executor = self._sqlite[alias.name] = SqliteExecutor(alias)
+        return await executor.run(sql, params, timeout)
+
+    def pool(self, alias: str) -> PgPool | None:
+        """The PostgreSQL pool of ``alias`` in this worker, once opened (for tests/metrics)."""
+        return self._pg.get(alias)
+
+    # -- functions, processes, commands --------------------------------------------
+    def thread(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Task:
+        """``fn(*args, **kwargs)`` on a task thread (``was.Thread``)."""
+        future = self.runners.thread(fn, tuple(args), dict(kwargs or {}))
+        return Task(future, self.loop, **options)
+
+    def process(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Task:
+        """``fn(*args, **kwargs)`` in a pool process (``was.Process``)."""
+        future = self.runners.process(fn, tuple(args), dict(kwargs or {}))
+        return Task(future, self.loop, **options)
+
+    def subprocess(self, command: str, timeout: float | None = None, **options: Any) -> Task:
+        """A shell command's standard output (``was.Subprocess``)."""
+        return self.submit(run_shell(command, timeout), **options)
+
+    def coroutine(self, coro: Coroutine[Any, Any, Any], **options: Any) -> Task:
+        """Any coroutine (an ``async def`` handler) on the loop, in the caller's context."""
+        return self.submit(coro, **options)
+
+    # -- HTTP ------------------------------------------------------------------------
+    @property
+    def http(self) -> Any:
+        """The worker's HTTP client (:class:`skitai.corequests.http.HttpClient`)."""
+        if self._http is None:
+            from .http import HttpClient
+
+            self._http = HttpClient(self)
+        return self._http
+
+    def close(self) -> None:
+        """Release every backend (call on the loop thread at worker shutdown)."""
+        for pool in self._pg.values():
+            pool.close()
+        for executor in self._sqlite.values():
+            executor.close()
+        self.runners.close()
+
+
+async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+    try:
+        return await asyncio.wait_for(coro, timeout)
+    except TimeoutError:
+        raise CorequestTimeout(f"corequest not finished in {timeout} seconds") from None
+
+
+_standalone: Corequests | None = None
+_standalone_lock = threading.Lock()
+
+
+def standalone() -> Corequests:
+    """A process-wide hub with its own loop thread, for use outside Skitai workers."""
+    global _standalone
+    with _standalone_lock:
+        if _standalone is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(
+                target=loop.run_forever, name="skitai-corequests", daemon=True
+            )
+            thread.start()
+            _standalone = Corequests(loop)
+        return _standalone
+
+
+__all__ = ["Corequests", "standalone"]
