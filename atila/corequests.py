@@ -545,6 +545,12 @@ class WasCorequests:
         """``was.ThreadPass(fn, args=())``: respond with ``fn(was, *args)`` from a task thread."""
         return ThreadPass(self, target, args, kwargs)  # type: ignore[arg-type]
 
+    def Input(self, size: int = 65536) -> Any:  # noqa: N802 - spec name
+        """``data = yield was.Input(n)`` in a coroutine: read the request body."""
+        from atila.coroutines import Input
+
+        return Input(self, size)
+
     @property
     def sql(self) -> SQLBuilder:
         """``was.sql``: the app's sqlphile builder (see ``app.setup_sqlphile``)."""

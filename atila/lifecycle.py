@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from atila.corequests import WasCorequests
+from atila.upstreams import WasUpstreams
 from atila.was import Was, current_was
 from skitai.states import LocalStateTable, States
 
@@ -58,8 +60,9 @@ def registered_objects() -> dict[str, Any]:
         return dict(_registered)
 
 
-class AppContext:
-    """``wac``: the app-wide (not per-request) side of ``was``."""
+class AppContext(WasCorequests, WasUpstreams):
+    """``wac``: the app-wide (not per-request) side of ``was`` (with its corequests:
+    ``wac.db("@mydb", callback=...)``, ``wac.get(...)``, ``wac.rpc(...)``)."""
 
     def __init__(self, app: Atila) -> None:
         self.app = app

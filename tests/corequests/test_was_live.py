@@ -43,6 +43,17 @@ def then(was, sleep=0.5):
 def fast(was):
     return "fast"
 
+def create_cache(res):
+    app.store.set("NAMES", [row.name for row in res.data])
+
+@app.mounted
+def mounted(was):
+    was.db("@pg", callback=create_cache).execute("SELECT name FROM item ORDER BY id")
+
+@app.route("/cache")
+def cache(was):
+    return was.API(names=app.store.get("NAMES"))
+
 @app.route("/map")
 def mapped(was):
     with was.db("@pg") as db:
@@ -244,6 +255,14 @@ def test_then_frees_the_only_handler_thread(live: LiveClient) -> None:
     assert fast.text == "fast" and fast_elapsed < 0.7
     assert [r.json() for r in results] == [{"word": "slept", "meta": {}}] * 3
     assert total < 1.5  # three 0.8 s waits at once on one handler thread
+
+
+def test_mounted_hook_with_callback(live: LiveClient) -> None:
+    # spec "App Lifecycle Hook": was.db(..., callback=...) in @app.mounted
+    deadline = time.monotonic() + 5
+    while live.get("/cache").json()["names"] is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live.get("/cache").json() == {"names": ["a", "b", "c"]}
 
 
 def test_map_naming_rules(live: LiveClient) -> None:
