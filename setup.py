@@ -28,6 +28,8 @@ TEST_REQUIRES = [
     "gunicorn",
     *TEMPLATE_REQUIRES,
     "ruff",
+    # the demo's browser test drives Debian's chromium (apt-get install chromium)
+    "playwright",
 ]
 
 setup(

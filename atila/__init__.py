@@ -10,13 +10,15 @@
 
 Public names: :class:`Atila`, :data:`was` (the current request's ``was``),
 :func:`current_was`, the exceptions of :mod:`atila.errors` and
-:class:`BuildError` (``was.urlfor`` cannot build a URL).  Importing ``atila``
+:class:`BuildError` (``was.urlfor`` cannot build a URL), :class:`DuplicateNameError`
+(two handlers claim one name when services are mounted).  Importing ``atila``
 has no side effects.
 """
 
 from atila.app import DEFAULT_CONFIG, Atila
 from atila.errors import HTTPError, NotAllowed, ParameterError
 from atila.routing import BuildError
+from atila.services import DuplicateNameError
 from atila.storage import OutsideRequestError
 from atila.was import Was, current_was, was
 
@@ -26,6 +28,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "Atila",
     "BuildError",
+    "DuplicateNameError",
     "HTTPError",
     "NotAllowed",
     "OutsideRequestError",

@@ -22,6 +22,7 @@ from contextvars import Context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from atila import responses
 from skitai.corequests import (
     DB_PGSQL,
     ENVIRON_KEY,
@@ -34,8 +35,6 @@ from skitai.corequests import (
     standalone,
     when_all,
 )
-
-from atila import responses
 
 if TYPE_CHECKING:
     from atila.was import Was
@@ -79,7 +78,6 @@ def register_statement_adapter(adapter: StatementAdapter) -> StatementAdapter:
     if adapter not in STATEMENT_ADAPTERS:
         STATEMENT_ADAPTERS.append(adapter)
     return adapter
-
 
 
 class SQLBuilder:
@@ -298,7 +296,9 @@ def mask(was: Was, value: Any, meta: dict[str, Any] | None = None) -> Task:
     return completed(value, meta=meta)
 
 
-def tasks(was: Was, *items: Pending, meta: dict[str, Any] | None = None, **named: Pending) -> TaskGroup:
+def tasks(
+    was: Was, *items: Pending, meta: dict[str, Any] | None = None, **named: Pending
+) -> TaskGroup:
     """``was.Tasks(task, ..., name=task)``: wait for several corequests together."""
     return TaskGroup(*items, meta=meta, **named)
 

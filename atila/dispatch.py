@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from atila import responses, xmlrpc
-from atila.cors import options_response, policy_for
-from atila.coroutines import as_pending
 from atila.corequests import DeferredResponse
+from atila.coroutines import as_pending
+from atila.cors import options_response, policy_for
 from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
 from atila.errors import HTTPError, NotAllowed, ParameterError

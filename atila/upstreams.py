@@ -13,11 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from skitai.corequests import Pending, Task
-
 from atila import responses
 from atila.corequests import hub_of
 from atila.errors import NotAllowed
+from skitai.corequests import Pending, Task
 
 if TYPE_CHECKING:
     from atila.was import Was

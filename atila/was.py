@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from atila import responses
 from atila.corequests import WasCorequests
-from atila.upstreams import WasUpstreams
 from atila.errors import HTTPError
 from atila.otp import generate_otp
 from atila.request import Request
 from atila.security import WasSecurity
 from atila.storage import OutsideRequestError, SharedStore
+from atila.upstreams import WasUpstreams
 
 if TYPE_CHECKING:
     from atila.app import Atila

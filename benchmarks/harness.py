@@ -185,6 +185,8 @@ class WrkOptions:
     threads: int = 2
     connections: int = 64
     duration: int = 10
+    #: request headers wrk sends (``"Name: value"``), e.g. a session cookie
+    headers: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The wrk flags, as printed in the header."""
@@ -217,8 +219,9 @@ def add_arguments(parser: argparse.ArgumentParser, server_names: list[str]) -> N
 def wrk_options(args: argparse.Namespace) -> WrkOptions:
     """The :class:`WrkOptions` chosen with :func:`add_arguments`."""
     return WrkOptions(
-        threads=args.wrk_threads, connections=args.connections, duration=args.duration
-    )
+        threads=args.wrk_threads, connections=args.connections, duration=args.duration,
+        headers=tuple(getattr(args, "headers", ())),
+    )  # fmt: skip
 
 
 def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
@@ -227,6 +230,8 @@ def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
         wrk, f"-t{options.threads}", f"-c{options.connections}", f"-d{options.duration}s",
         "--latency", url,
     ]  # fmt: skip
+    for header in options.headers:
+        argv[1:1] = ["-H", header]
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=options.duration + 30, check=False

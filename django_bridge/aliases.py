@@ -77,6 +77,6 @@ def sync_aliases() -> None:
 
 
 def database_of(corequest_alias: Alias) -> str:
-    """The Django database alias behind corequest alias ``corequest_alias`` (default ``default``)."""
+    """The Django database behind ``corequest_alias`` (``"default"`` when not made here)."""
     entry = DJANGO_ALIASES.get(corequest_alias.name)
     return entry[0] if entry is not None else "default"

@@ -33,7 +33,9 @@ class SettingsLocation:
         return f"SettingsLocation({self.module!r}, root={self.root!r})"
 
 
-def locate_settings(settings: str, base_dir: str | os.PathLike[str] | None = None) -> SettingsLocation:
+def locate_settings(
+    settings: str, base_dir: str | os.PathLike[str] | None = None
+) -> SettingsLocation:
     """Turn ``"pkg.settings"`` or ``"path/to/pkg/settings.py"`` into a :class:`SettingsLocation`.
 
     A path is taken relative to ``base_dir`` (default: the current directory);

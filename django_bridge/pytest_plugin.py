@@ -69,9 +69,8 @@ def django_bridge_corequests(django_db_setup: None) -> Iterator[None]:
     yield
     import concurrent.futures
 
-    from skitai.corequests import standalone
-
     from django_bridge.aliases import DJANGO_ALIASES
+    from skitai.corequests import standalone
 
     hub = standalone()
     for name in DJANGO_ALIASES:
@@ -104,9 +103,8 @@ def atila_client(atila_app: Any, db: None, django_bridge_corequests: None) -> It
     from django.core import signals
     from django.db import close_old_connections
 
-    from skitai.testing import Client
-
     from django_bridge.aliases import sync_aliases
+    from skitai.testing import Client
 
     sync_aliases()
     signals.request_started.disconnect(close_old_connections)

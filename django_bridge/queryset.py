@@ -41,8 +41,10 @@ def _qmark(sql: str) -> str:
     return _PYFORMAT.sub(lambda m: "?" if m.group(0) == "%s" else "%", sql)
 
 
-def compile_queryset(queryset: Any, kind: str, using: str = "default") -> tuple[str, tuple[Any, ...]]:
-    """``(sql, params)`` of reading ``queryset`` for alias kind ``kind`` (Django database ``using``)."""
+def compile_queryset(
+    queryset: Any, kind: str, using: str = "default"
+) -> tuple[str, tuple[Any, ...]]:
+    """``(sql, params)`` reading ``queryset``, for alias kind ``kind`` and Django DB ``using``."""
     from django.core.exceptions import EmptyResultSet
     from django.db import connections
     from django.db.models.sql import Query

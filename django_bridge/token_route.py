@@ -3,9 +3,9 @@
 ``add_token_route(app, "/token")`` registers a route that takes the two
 fields as form or JSON data, checks them with
 :func:`django.contrib.auth.authenticate` (Django's authentication backends,
-so the same accounts as ``/admin``) and answers ``{"token": "<JWT>"}``
-signed with the app's ``securekey`` (see :mod:`django_bridge.tokens`).  Missing fields are a 400, wrong
-credentials or an inactive user a 401.
+so the same accounts as ``/admin``) and answers ``{"token": "<JWT>"}``,
+signed with the app's ``securekey`` (see :mod:`django_bridge.tokens`).
+Missing fields are a 400, wrong credentials or an inactive user a 401.
 """
 
 from __future__ import annotations

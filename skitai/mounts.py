@@ -219,9 +219,11 @@ class MountTable:
         directory or app); like ``skitai.mount``, ``name`` and ``pref`` may be
         given in either order.  Before the app is looked up, the ``__config__
         (pref)`` hooks of the module and, for a submodule, of its package run
-        (with a new empty :class:`Preference` when ``pref`` is None); then an
-        app with ``apply_preference`` (:class:`skitai.types.ConfigurableApp`)
-        gets the preference.  The preference's ``static_mounts`` are mounted
+        (with a new empty :class:`Preference` when ``pref`` is None), then
+        those of the packages given to ``pref.extends``/``pref.overrides``
+        (:meth:`Preference.run_package_configs`); then an app with
+        ``apply_preference`` (:class:`skitai.types.ConfigurableApp`) gets the
+        preference.  The preference's ``static_mounts`` are mounted
         too, after the target, and the result is then a list of mounts
         (otherwise the single new mount).
 
@@ -319,7 +321,7 @@ def _build_mount(
 
 
 def _app_mount(point: str, app: WSGIApp, name: str, pref: Preference | None) -> Mount:
-    """Hand ``pref`` to a configurable app and make its mount."""
+    """Run the preference's package hooks, hand it to a configurable app, make the mount."""
     if pref is not None:
         pref.run_package_configs()
         if isinstance(app, ConfigurableApp):

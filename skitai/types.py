@@ -6,7 +6,7 @@ optional hooks described here; it never inspects an application's class.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
@@ -65,4 +65,30 @@ class LifecycleApp(Protocol):
 
     def on_worker_stop(self) -> None:
         """Stop serving in this worker: release what ``on_worker_start`` acquired."""
+        ...
+
+
+@runtime_checkable
+class DeferredBody(Protocol):
+    """A WSGI response iterable whose response is not known yet (a corequest runs).
+
+    An app returns one *without* having called ``start_response``.  The
+    engine then frees the handler thread and calls ``on_ready(fn)``; ``fn``
+    (called once, from any thread, when the corequests are done) queues
+    ``resume()`` on a handler thread.  ``resume()`` calls ``start_response``
+    and returns the real body, or another ``DeferredBody`` to wait again.
+    Servers that do not know this protocol simply iterate the object, which
+    waits and then yields the real body (so the app stays plain WSGI).
+    The worker's corequest hub is ``environ["skitai.corequests"]``
+    (:class:`skitai.corequests.Corequests`).
+    """
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` once :meth:`resume` will not wait."""
+        ...
+
+    def resume(self) -> Iterable[bytes]:
+        """Call ``start_response`` and return the body (or another ``DeferredBody``)."""
         ...

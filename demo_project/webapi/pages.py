@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from photos.models import Photo
+
 import atila
 import django_bridge
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-from photos.models import Photo
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_bridge
 from django.core.validators import URLValidator
-
 from photos.models import Photo
+
+import django_bridge
 
 #: Django permission needed for another user's photos, per method.
 OTHERS_PERMISSION = {

@@ -16,19 +16,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import atila
-import django_bridge
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-
 from photos.models import Photo
+
+import atila
+import django_bridge
 
 from .rules import photo_row, resolve_uid, validate_url
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
 django_bridge.add_token_route(app, "/token")
+
 
 @app.route("/me", methods=["GET"])
 @app.permission_required()

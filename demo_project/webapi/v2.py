@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from photos.models import Photo
+
 import atila
 import django_bridge
-
-from photos.models import Photo
 
 from .rules import photo_row, resolve_uid
 
@@ -72,5 +72,7 @@ def stats(was: Any, uid: int | str) -> Any:
     mine = photos_of(was, resolve_uid(was, uid))
     return was.Map(
         count=was.db("@django", filter=len).execute(mine.values("id")),
-        latest=was.db("@django").execute(mine.order_by("-created", "-id").values("id", "title")[:3]),
+        latest=was.db("@django").execute(
+            mine.order_by("-created", "-id").values("id", "title")[:3]
+        ),
     )

@@ -43,7 +43,9 @@ class UpstreamError(CorequestError):
 class HttpResponse:
     """An upstream's response: ``status_code``, ``reason``, ``headers``, ``content``."""
 
-    def __init__(self, status_code: int, reason: str, headers: list[tuple[str, str]], content: bytes):
+    def __init__(
+        self, status_code: int, reason: str, headers: list[tuple[str, str]], content: bytes
+    ):
         self.status_code = status_code
         self.reason = reason
         self.headers = headers

@@ -183,9 +183,12 @@ class Task(Pending):
         filter: Callable[[Any], Any] | None = None,  # noqa: A002 - spec name
         callback: Callable[[Result], Any] | None = None,
         timeout: float | None = None,
+        running: asyncio.Task[Any] | None = None,
     ) -> None:
         self._future = future
         self._loop = loop
+        #: the asyncio task when it was started from the loop thread itself
+        self._running = running
         self.meta: dict[str, Any] = dict(meta or {})
         self._filter = filter
         self._timeout = timeout
@@ -292,7 +295,13 @@ class Task(Pending):
 
     def __await__(self) -> Generator[Any, None, Task]:
         if not self._future.done():
-            yield from asyncio.wrap_future(self._future).__await__()
+            running = self._running
+            if running is not None:
+                waiter = running.get_loop().create_future()
+                running.add_done_callback(lambda _t: waiter.done() or waiter.set_result(None))
+                yield from waiter.__await__()
+            else:
+                yield from asyncio.wrap_future(self._future).__await__()
         return self
 
 

@@ -12,9 +12,10 @@ Outside a Skitai worker (another WSGI server, a script, a test),
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
-from collections.abc import Callable, Coroutine
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .aliases import DB_PGSQL, Alias, AliasError, AliasTable, registry
@@ -71,6 +72,15 @@ class Corequests:
             coro = _with_timeout(coro, timeout)
             if wait is None:
                 wait = timeout + _GRACE
+        if _on_loop(self.loop):  # an async handler: no round trip through the loop's pipe
+            running = self.loop.create_task(coro)
+            future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+            future.set_running_or_notify_cancel()
+            running.add_done_callback(partial(_settle, future))
+            return Task(
+                future, self.loop, meta=meta, filter=filter, callback=callback, timeout=wait,
+                running=running,
+            )  # fmt: skip
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         return Task(future, self.loop, meta=meta, filter=filter, callback=callback, timeout=wait)
 
@@ -161,6 +171,23 @@ class Corequests:
         for executor in self._sqlite.values():
             executor.close()
         self.runners.close()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _settle(future: concurrent.futures.Future[Any], running: asyncio.Task[Any]) -> None:
+    """Copy an asyncio task's outcome to the future the task's readers wait on."""
+    if running.cancelled():
+        future.set_exception(CorequestTimeout("corequest cancelled"))
+    elif (exc := running.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(running.result())
 
 
 async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:

@@ -35,12 +35,16 @@ class TaskRunners:
         self._processes: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def thread(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
+    def thread(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` on a task thread in the caller's context."""
         context = contextvars.copy_context()
         return self._threads.submit(context.run, fn, *args, **kwargs)
 
-    def process(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
+    def process(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Future[Any]:
         """Run ``fn(*args, **kwargs)`` in a worker process of the pool."""
         with self._lock:
             if self._processes is None:

@@ -7,6 +7,7 @@ version keeps serving), then shutdown; the hooks log to a file checked last.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -104,8 +105,24 @@ def test_lifecycle_order_and_hot_reload(serve: Callable[..., LiveClient], tmp_pa
     assert live.get("/page").text == "first"
     assert live.get("/searcher").text == "the searcher"  # wac.register -> was.searcher
 
-    page.write_text(PAGE.format(text="second"))
-    _wait_for(lambda: live.get("/page").text == "second", "the edited module to serve")
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def keep_asking() -> None:  # another client, served all through the reload
+        other = live.clone()  # not "with": leaving it would stop the shared server
+        while not stop.is_set():
+            statuses.append(other.get("/page").status_code)
+        other.close()
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        page.write_text(PAGE.format(text="second"))
+        _wait_for(lambda: live.get("/page").text == "second", "the edited module to serve")
+    finally:
+        stop.set()
+        asker.join()
+    assert statuses and set(statuses) == {200}
 
     page.write_text(PAGE.format(text="third") + "\ndef broken(:\n")
     assert live.server is not None

@@ -24,7 +24,13 @@ class Upstream(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -51,10 +57,13 @@ class Upstream(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        self._send(201, json.dumps({"got": body.decode(), "type": self.headers.get("Content-Type")}).encode())
+        self._send(
+            201,
+            json.dumps({"got": body.decode(), "type": self.headers.get("Content-Type")}).encode(),
+        )
 
 
-SERVE = '''
+SERVE = """
 import os
 import atila
 import skitai
@@ -120,7 +129,7 @@ if __name__ == "__main__":
     skitai.alias("@down", skitai.PROTO_HTTP, "127.0.0.1:1")
     skitai.mount("/", app)
     skitai.run(threads=2)
-'''
+"""
 
 
 def _serve_forever(server: Any) -> threading.Thread:

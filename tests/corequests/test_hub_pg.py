@@ -115,9 +115,15 @@ def test_unique_violation(hub: Corequests) -> None:
 
 
 def test_statement_list_is_one_transaction(hub: Corequests) -> None:
-    hub.query("@db", ["INSERT INTO item (name, n) VALUES ('d', 4)", "UPDATE item SET n = 40 WHERE name = 'd'"]).commit()
+    hub.query(
+        "@db",
+        ["INSERT INTO item (name, n) VALUES ('d', 4)", "UPDATE item SET n = 40 WHERE name = 'd'"],
+    ).commit()
     assert hub.query("@db", "SELECT n FROM item WHERE name = 'd'").one().n == 40
-    failing = ["INSERT INTO item (name, n) VALUES ('e', 5)", "INSERT INTO item (name, n) VALUES ('a', 6)"]
+    failing = [
+        "INSERT INTO item (name, n) VALUES ('e', 5)",
+        "INSERT INTO item (name, n) VALUES ('a', 6)",
+    ]
     with pytest.raises(psycopg2.errors.UniqueViolation):
         hub.query("@db", failing).commit()
     assert hub.query("@db", "SELECT * FROM item WHERE name = 'e'").fetch() == []
@@ -175,7 +181,9 @@ def test_filter_callback_meta_and_then(hub: Corequests) -> None:
     def names(rows: list[Row]) -> list[str]:
         return [row.name for row in rows]
 
-    task = hub.query("@db", "SELECT name FROM item ORDER BY id", filter=names, callback=callback, meta={"k": 1})
+    task = hub.query(
+        "@db", "SELECT name FROM item ORDER BY id", filter=names, callback=callback, meta={"k": 1}
+    )
     assert task.fetch() == ["a", "b", "c"]
     assert done.wait(2) and seen == [["a", "b", "c"]]
     assert task.meta == {"k": 1} and task.dispatch().meta == {"k": 1}

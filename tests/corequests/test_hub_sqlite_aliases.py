@@ -59,7 +59,11 @@ def test_alias_rules(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_skitai_facade_registers_in_the_process_table(tmp_path: Path) -> None:
     alias = skitai.alias("@facade_test", skitai.DB_SQLITE3, str(tmp_path / "f.db"))
     assert registry.get("@facade_test") is alias
-    assert (skitai.DB_PGSQL, skitai.DB_SQLITE3, skitai.PROTO_HTTP) == ("*postgresql", "*sqlite3", "http")
+    assert (skitai.DB_PGSQL, skitai.DB_SQLITE3, skitai.PROTO_HTTP) == (
+        "*postgresql",
+        "*sqlite3",
+        "http",
+    )
 
 
 @pytest.fixture
@@ -85,7 +89,9 @@ def test_sqlite_queries_and_transactions(hub: Corequests) -> None:
     rows = hub.query("@lite", "SELECT id, name FROM t").fetch()
     assert rows == [{"id": 1, "name": "it's"}] and rows[0].name == "it's"
     with pytest.raises(Exception, match="UNIQUE"):
-        hub.query("@lite", ["INSERT INTO t (name) VALUES ('b')", "INSERT INTO t (name) VALUES ('it''s')"]).commit()
+        hub.query(
+            "@lite", ["INSERT INTO t (name) VALUES ('b')", "INSERT INTO t (name) VALUES ('it''s')"]
+        ).commit()
     assert hub.query("@lite", "SELECT count(*) AS n FROM t").one().n == 1  # rolled back
     result = hub.query("@lite", "SELECT * FROM nosuch").dispatch()
     assert result.status_code == 500 and "nosuch" in str(result.expt)

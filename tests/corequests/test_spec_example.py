@@ -10,7 +10,7 @@ import pytest
 
 from skitai.testing import LiveClient
 
-SERVE = '''
+SERVE = """
 import os
 import atila
 import skitai
@@ -52,7 +52,7 @@ if __name__ == "__main__":
     skitai.alias ("@mydb", skitai.DB_PGSQL, os.environ ["TEST_PG_DSN"], max_conns = 4)
     skitai.mount ("/", app)
     skitai.run (workers = 2)
-'''
+"""
 
 
 @pytest.fixture

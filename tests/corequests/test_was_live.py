@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import concurrent.futures
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from skitai.testing import LiveClient
 
-SERVE = '''
+SERVE = """
 import asyncio
 import math
 import os
@@ -159,7 +158,8 @@ def throw(was):
 @app.route("/sql")
 def sql(was):
     q = was.sql.select("item").get("name").filter(n__gte=2).order_by("name")
-    return was.API(rows=was.db("@pg").execute(q).fetch(), mapped=was.db("@pg").sql.items.by_n.feed(n=1).execute().fetch())
+    mapped = was.db("@pg").sql.items.by_n.feed(n=1).execute()
+    return was.API(rows=was.db("@pg").execute(q).fetch(), mapped=mapped.fetch())
 
 @app.route("/coroutine", coroutine=True)
 def coroutine(was):
@@ -197,7 +197,7 @@ if __name__ == "__main__":
     app.setup_sqlphile(skitai.DB_PGSQL)
     skitai.mount("/", app)
     skitai.run(workers=1, threads=1)
-'''
+"""
 
 SQLMAP = """<sqlmap version="1.0">
 <sql name="by_n">
@@ -246,7 +246,9 @@ def test_then_frees_the_only_handler_thread(live: LiveClient) -> None:
     # threads=1: while /then waits for PostgreSQL, the thread serves /fast.
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         started = time.monotonic()
-        waiting = [pool.submit(live.clone().get, "/then", params={"sleep": "0.8"}) for _ in range(3)]
+        waiting = [
+            pool.submit(live.clone().get, "/then", params={"sleep": "0.8"}) for _ in range(3)
+        ]
         time.sleep(0.2)
         fast = live.clone().get("/fast")
         fast_elapsed = time.monotonic() - started
@@ -353,6 +355,8 @@ def test_async_def_handler(live: LiveClient) -> None:
     assert time.monotonic() - started < 0.9  # both queries at once (not 1.0)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         started = time.monotonic()
-        results = list(pool.map(lambda _: live.clone().get("/async", params={"sleep": "0.5"}), range(4)))
+        results = list(
+            pool.map(lambda _: live.clone().get("/async", params={"sleep": "0.5"}), range(4))
+        )
     assert all(r.status_code == 200 for r in results)
     assert time.monotonic() - started < 1.6  # 4 handlers on one thread: not 4 x 1.0 s

@@ -3,29 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
-
-from skitai.testing import LiveClient, test_client
-
-DEMO = Path(__file__).resolve().parents[2] / "demo_project"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClient]:
-    """A copy of demo_project, migrated, with its demo user, served on a free port."""
-    root = tmp_path_factory.mktemp("demo") / "demo_project"
-    shutil.copytree(DEMO, root, ignore=shutil.ignore_patterns("db.sqlite3", "__pycache__"))
-    for command in (["migrate", "--noinput", "-v0"], ["ensure_demo_user"]):
-        subprocess.run([sys.executable, "manage.py", *command], cwd=root, check=True)
-    client = test_client(str(root / "serve.py"), devel=False)
-    yield client
-    client.stop()
+from skitai.testing import LiveClient
 
 
 def test_front_page_links_to_admin(demo: LiveClient) -> None:

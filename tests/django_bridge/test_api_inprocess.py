@@ -10,9 +10,9 @@ from typing import Any
 import jwt
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from photos.models import Photo
 
 from django_bridge.tokens import issue_token
-from photos.models import Photo
 
 pytestmark = pytest.mark.django_db
 
@@ -44,9 +44,7 @@ def test_token_from_form_fields(atila_client: Any, alice: User) -> None:
 
 
 def test_token_from_json_body(atila_client: Any, alice: User) -> None:
-    response = atila_client.post(
-        "/token", json={"username": "alice", "password": "alice-pass-1"}
-    )
+    response = atila_client.post("/token", json={"username": "alice", "password": "alice-pass-1"})
     assert response.status_code == 200
     token = response.json()["token"]
     me = atila_client.get("/me", headers={"Authorization": f"Bearer {token}"})
@@ -114,7 +112,11 @@ def test_alg_none_token_is_401(atila_client: Any, alice: User) -> None:
 
 
 def test_token_signed_with_another_key_is_401(atila_client: Any, alice: User) -> None:
-    token = jwt.encode({"uid": alice.pk, "exp": time.time() + 60}, "another-key-of-more-than-32-bytes-0123456789", "HS256")
+    token = jwt.encode(
+        {"uid": alice.pk, "exp": time.time() + 60},
+        "another-key-of-more-than-32-bytes-0123456789",
+        "HS256",
+    )
     response = atila_client.get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
@@ -193,7 +195,10 @@ def test_other_users_photos_need_django_permissions(
     Photo.objects.create(owner=bob, title="Bob's")
     headers = auth(alice)
     assert atila_client.get(f"/{bob.pk}/photos", headers=headers).status_code == 403
-    assert atila_client.post(f"/{bob.pk}/photos", data={"title": "x"}, headers=headers).status_code == 403
+    assert (
+        atila_client.post(f"/{bob.pk}/photos", data={"title": "x"}, headers=headers).status_code
+        == 403
+    )
     assert atila_client.delete(f"/{bob.pk}/photos", headers=headers).status_code == 403
 
     alice.user_permissions.add(Permission.objects.get(codename="view_photo"))

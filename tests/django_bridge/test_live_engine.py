@@ -6,8 +6,8 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-
 from photos.models import Photo
+
 from skitai.testing import LiveClient
 
 
@@ -84,7 +84,7 @@ def test_single_sign_on_admin_session_in_atila(live_engine: LiveClient, admin_us
     me = session.get("/api/v1/me")
     assert me.status_code == 200
     assert me.json()["username"] == "boss"
-    assert "Signed in as <strong id=\"username\">boss</strong>" in session.get("/").text
+    assert 'Signed in as <strong id="username">boss</strong>' in session.get("/").text
 
     posted = session.post("/api/v1/me/photos", data={"title": "via session"})
     assert posted.status_code == 201
@@ -110,7 +110,10 @@ def test_api_rules_through_the_engine(live_engine: LiveClient, admin_user: User)
     headers = {"Authorization": f"Bearer {token}"}
     assert live_engine.get(f"/api/v1/{admin_user.pk}/photos", headers=headers).status_code == 403
     assert live_engine.delete("/api/v1/notme/photos", headers=headers).status_code == 421
-    assert live_engine.post("/api/v1/me/photos", data={"title": "mine"}, headers=headers).status_code == 201
+    assert (
+        live_engine.post("/api/v1/me/photos", data={"title": "mine"}, headers=headers).status_code
+        == 201
+    )
     rows = live_engine.get(f"/api/v1/{alice.pk}/photos", headers=headers).json()["rows"]
     assert [row["title"] for row in rows] == ["mine"]
     tampered = {"Authorization": f"Bearer {token[:-2]}xx"}

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
+from photos.models import Photo
 
 import django_bridge
-from photos.models import Photo
 from skitai.corequests import DB_PGSQL, DB_SQLITE3, registry, standalone
 from skitai.testing import Client, LiveClient
 
@@ -98,7 +98,9 @@ def test_was_db_execute_in_process(owner: User) -> None:
     assert [row["title"] for row in response.json()["rows"]] == ["in process"]
 
 
-def test_v2_matches_v1_through_the_engine(live_engine: LiveClient, owner: User, bearer: Any) -> None:
+def test_v2_matches_v1_through_the_engine(
+    live_engine: LiveClient, owner: User, bearer: Any
+) -> None:
     other = User.objects.create_user("other", "other@example.com", "other-pass-1")
     for title in ("one", "two", "three", "four"):
         Photo.objects.create(owner=owner, title=title)
@@ -125,8 +127,13 @@ def test_v2_matches_v1_through_the_engine(live_engine: LiveClient, owner: User, 
     }  # fmt: skip
 
 
-def test_v2_permissions_through_the_engine(live_engine: LiveClient, owner: User, bearer: Any) -> None:
+def test_v2_permissions_through_the_engine(
+    live_engine: LiveClient, owner: User, bearer: Any
+) -> None:
     other = User.objects.create_user("other", "other@example.com", "other-pass-1")
     assert live_engine.get("/api/v2/me/photos").status_code == 401
     assert live_engine.get(f"/api/v2/{other.pk}/photos", headers=bearer(owner)).status_code == 403
-    assert live_engine.get("/api/v2/me/photos", headers={"Authorization": "Bearer a.b.c"}).status_code == 401
+    assert (
+        live_engine.get("/api/v2/me/photos", headers={"Authorization": "Bearer a.b.c"}).status_code
+        == 401
+    )

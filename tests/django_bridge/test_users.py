@@ -77,7 +77,9 @@ def test_logged_out_or_forged_session_is_anonymous(app_client: Client, alice: Us
     django_client = DjangoClient()
     django_client.force_login(alice)
     key = django_client.cookies["sessionid"].value
-    assert app_client.get("/whoami", headers={"Cookie": f"sessionid={key}"}).json()["user"] == "alice"
+    assert (
+        app_client.get("/whoami", headers={"Cookie": f"sessionid={key}"}).json()["user"] == "alice"
+    )
     django_client.logout()
     assert app_client.get("/whoami", headers={"Cookie": f"sessionid={key}"}).json()["user"] is None
     forged = {"Cookie": "sessionid=" + "x" * 32}

@@ -1,0 +1,57 @@
+"""A real browser (Playwright driving Debian's chromium): log into /admin, add a photo, see it on /.
+
+Needs the ``playwright`` package (the ``dev`` extra) and ``/usr/bin/chromium``
+(Debian package ``chromium``); Playwright's own browser download is not used.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from skitai.testing import LiveClient
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (Debian package 'chromium')")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.mark.slow
+def test_admin_login_add_photo_and_see_it_on_the_front_page(
+    demo: LiveClient, browser: Any
+) -> None:
+    page = browser.new_page()
+    page.set_default_timeout(15000)
+    page.goto(demo.base_url + "/admin/")
+    assert "/admin/login/" in page.url
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "atila-demo")
+    page.click("input[type=submit]")
+    page.wait_for_url(demo.base_url + "/admin/")
+    page.goto(demo.base_url + "/admin/photos/photo/add/")
+    page.select_option("#id_owner", label="admin")
+    page.fill("#id_title", "Seen in a real browser")
+    page.fill("#id_image_url", "https://example.com/browser.jpg")
+    page.click("input[name=_save]")
+    page.wait_for_url(demo.base_url + "/admin/photos/photo/")
+    assert "Seen in a real browser" in page.content()
+
+    page.goto(demo.base_url + "/")
+    assert page.locator("#username").inner_text() == "admin"
+    titles = page.locator("#photos li.photo a").all_inner_texts()
+    assert "Seen in a real browser" in titles
+    page.close()
