@@ -70,7 +70,10 @@ setup(
         "templates": TEMPLATE_REQUIRES,
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
-        "bench": ["gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask"],
+        "bench": [
+            "gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask",
+            "asyncpg",
+        ],
     },
     entry_points={
         "console_scripts": [

@@ -15,8 +15,11 @@ shows) or SHA-256 (64 digits).
 
 Digest (RFC 7616): the server offers ``SHA-256`` then ``MD5``, ``qop="auth"``;
 nonces are HMAC-signed timestamps valid :data:`NONCE_LIFETIME` seconds (an
-older one answers ``stale=true``); each nonce's ``nc`` must grow, so a replayed
-request is refused.  Nonce counts are kept in the worker process.
+older one answers ``stale=true``); each ``(nonce, nc)`` pair is accepted once
+(RFC 7616 3.3: the same ``nc`` seen twice is a replay).  Under Skitai the pairs
+are recorded in the server's cross-worker replay table
+(``environ["skitai.replay"]``), so a replay sent to another worker is refused
+too; under another WSGI server, in the process (:class:`DigestNonces`).
 """
 
 from __future__ import annotations
@@ -28,14 +31,17 @@ import hmac
 import re
 import secrets
 import struct
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atila.errors import HTTPError
 from atila.sealing import b64decode, b64encode, derive_key
+from skitai.replay import LocalReplaySet
+
+if TYPE_CHECKING:
+    from skitai.types import ReplaySet
 
 __all__ = [
     "NONCE_LIFETIME",
@@ -47,6 +53,8 @@ __all__ = [
 
 #: Seconds a digest nonce stays valid.
 NONCE_LIFETIME = 300
+#: Seconds a nonce may seem to come from the future (clock differences).
+NONCE_SKEW = 5
 METHODS = ("basic", "digest", "bearer")
 _HASHES: dict[str, Callable[..., Any]] = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
 _DIGEST_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*(?:,|$)')
@@ -76,12 +84,15 @@ class User:
 
 @dataclass
 class DigestNonces:
-    """Issues and checks digest nonces; remembers each nonce's highest ``nc``."""
+    """Issues and checks digest nonces; remembers the ``(nonce, nc)`` pairs accepted.
+
+    ``seen`` is the per-process store used when :meth:`count` is given no
+    shared replay set (``environ["skitai.replay"]``).
+    """
 
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     lifetime: float = NONCE_LIFETIME
-    _counts: dict[str, tuple[int, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    seen: ReplaySet = field(default_factory=LocalReplaySet)
 
     def _mac(self, body: bytes, realm: str) -> bytes:
         return hmac.new(self.key, body + realm.encode("utf-8"), hashlib.sha256).digest()[:16]
@@ -101,23 +112,20 @@ class DigestNonces:
             return "invalid"
         (issued,) = struct.unpack(">d", body[:8])
         age = time.time() - issued
-        if age < -5 or age > self.lifetime:
+        if age < -NONCE_SKEW or age > self.lifetime:
             return "stale"
         return "ok"
 
-    def count(self, nonce: str, nc: int) -> bool:
-        """Record ``nc`` for ``nonce``; False when it does not exceed the last one (replay)."""
-        now = time.time()
-        with self._lock:
-            if len(self._counts) > 4096:
-                for key, (_, seen) in list(self._counts.items()):
-                    if now - seen > self.lifetime + 10:
-                        del self._counts[key]
-            last = self._counts.get(nonce)
-            if last is not None and nc <= last[0]:
-                return False
-            self._counts[nonce] = (nc, now)
-            return True
+    def count(self, nonce: str, nc: int, seen: ReplaySet | None = None) -> bool:
+        """Record ``nc`` for ``nonce``; False when that pair was accepted before (replay).
+
+        ``seen``: the server's shared replay set, else this object's own.  A
+        full set also answers False (fail closed).  A pair is remembered while
+        its nonce can still be valid.
+        """
+        store = self.seen if seen is None else seen
+        key = b"atila/digest/" + nonce.encode("utf-8") + b"/" + str(int(nc)).encode()
+        return store.add_if_absent(key, max(self.lifetime, 0) + 2 * NONCE_SKEW)
 
 
 def parse_digest(value: str) -> dict[str, str]:
@@ -228,7 +236,7 @@ def _check_basic(value: str, realm: str, provider: Callable[[str], Any]) -> User
 
 def _check_digest(
     params: dict[str, str], request_method: str, request_uri: str, realm: str,
-    provider: Callable[[str], Any], nonces: DigestNonces,
+    provider: Callable[[str], Any], nonces: DigestNonces, seen: ReplaySet | None = None,
 ) -> User | str | None:  # fmt: skip
     """A :class:`User`, ``"stale"`` for an expired nonce, or None."""
     required = ("username", "realm", "nonce", "uri", "response", "qop", "nc", "cnonce")
@@ -255,7 +263,7 @@ def _check_digest(
     ).hexdigest()
     if not hmac.compare_digest(expected.encode(), params["response"].lower().encode()):
         return None
-    if not nonces.count(params["nonce"], int(params["nc"], 16)):
+    if not nonces.count(params["nonce"], int(params["nc"], 16), seen):
         return "replay"
     return User(params["username"], realm, creds.info)
 
@@ -270,12 +278,15 @@ def authenticate(
     provider: Callable[[str], Any],
     nonces: DigestNonces,
     bearer: Callable[[str], Any] | None = None,
+    seen: ReplaySet | None = None,
 ) -> User | None:
     """Check ``authorization`` for ``method``; raise a 401 with the challenge on failure.
 
     Returns the authenticated :class:`User` (None for bearer, whose
     ``bearer(token)`` callback sets the user itself and returns None on
-    success, or an error message).
+    success, or an error message).  ``seen`` is the replay set digest
+    ``(nonce, nc)`` pairs are recorded in (``environ["skitai.replay"]``;
+    None: ``nonces``' per-process store).
     """
     method = method.lower()
     if method not in METHODS:
@@ -294,7 +305,7 @@ def authenticate(
             raise _unauthorized(method, realm, nonces, "invalid user name or password")
         return user
     result = _check_digest(parse_digest(value), request_method, request_uri, realm, provider,
-                           nonces)  # fmt: skip
+                           nonces, seen)  # fmt: skip
     if isinstance(result, User):
         return result
     if result == "stale":

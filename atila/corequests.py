@@ -87,6 +87,7 @@ class SQLBuilder:
     def __init__(self, engine: str = DB_PGSQL, directory: str | None = None, conn: Any = None):
         import sqlphile  # sqlphile is needed only by apps using the SQL builder
 
+        _add_like_operators(sqlphile)
         self.engine = engine
         self._plain = sqlphile.SQLMap(None, False, engine, conn)
         self._maps: dict[str, Any] = {}
@@ -108,6 +109,14 @@ class SQLBuilder:
         clone._plain = self._plain.new(_Conn(conn, self.engine))
         clone._maps = {name: m.new(_Conn(conn, self.engine)) for name, m in self._maps.items()}
         return clone
+
+
+def _add_like_operators(sqlphile: Any) -> None:
+    """Let ``filter(name__like="v%")`` work as in the spec's example: sqlphile 0.9 knows
+    ``contains``/``startswith``... but not plain ``like``/``ilike`` (values stay quoted)."""
+    operators = sqlphile.q.OPS
+    for name, sql_op in (("like", "LIKE"), ("ilike", "ILIKE"), ("notlike", "NOT LIKE")):
+        operators.setdefault(name, sql_op)
 
 
 class _Conn:

@@ -171,6 +171,10 @@ def _resolve(app: Atila, request: Request) -> Match | Redirect | Blocked | NoMat
             if isinstance(resolved, Match):
                 request.xmlrpc = call
                 return resolved
+            fallback = app.routes.resolve(request.path, request.method, request.script_name)
+            if isinstance(fallback, NoMatch):
+                request.xmlrpc = call  # an unknown method is a fault, not an HTML 404
+            return fallback
     return app.routes.resolve(request.path, request.method, request.script_name)
 
 
@@ -195,6 +199,8 @@ def _route_and_call(app: Atila, was: Was) -> Any:
     if isinstance(resolved, Blocked):
         raise HTTPError(resolved.status)
     if isinstance(resolved, NoMatch):
+        if request.xmlrpc is not None:
+            raise HTTPError(404, f"no such method: {request.xmlrpc[0]}")
         if resolved.allowed:
             raise NotAllowed(list(resolved.allowed))
         raise HTTPError(404)

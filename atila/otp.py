@@ -5,15 +5,22 @@ is what a client computes; ``was.verify_otp(otp)`` checks it against
 ``app.securekey``.  Defaults: HMAC-SHA1, 6 digits, 30-second steps, one step
 of clock drift accepted either way.  The secret is the key's UTF-8 bytes (or
 the bytes given).  :class:`OTPVerifier` also refuses a code that was already
-accepted (replay), within this process.
+accepted (replay): under Skitai in every worker (the server's cross-worker
+replay table, ``environ["skitai.replay"]``), under another WSGI server within
+the process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 import time
+from typing import TYPE_CHECKING
+
+from skitai.replay import LocalReplaySet
+
+if TYPE_CHECKING:
+    from skitai.types import ReplaySet
 
 __all__ = ["OTPVerifier", "generate_otp", "hotp"]
 
@@ -50,19 +57,26 @@ def generate_otp(
 
 
 class OTPVerifier:
-    """Checks TOTP codes and refuses one already accepted (per process, thread-safe)."""
+    """Checks TOTP codes and refuses one already accepted (thread-safe).
+
+    Accepted codes are recorded in the ``seen`` replay set given to
+    :meth:`verify` (the server's, shared by its workers), else in this object.
+    """
 
     def __init__(self, digits: int = DIGITS, step: int = STEP, window: int = WINDOW) -> None:
         self.digits = digits
         self.step = step
         self.window = window
-        self._used: dict[tuple[bytes, int], float] = {}
-        self._lock = threading.Lock()
+        self._used: ReplaySet = LocalReplaySet()
 
     def verify(
-        self, otp: str | int | None, secret_key: str | bytes, at: float | None = None
-    ) -> bool:
-        """True when ``otp`` is the TOTP of a step within the window and not used before."""
+        self, otp: str | int | None, secret_key: str | bytes, at: float | None = None,
+        seen: ReplaySet | None = None,
+    ) -> bool:  # fmt: skip
+        """True when ``otp`` is the TOTP of a step within the window and not used before.
+
+        A code that cannot be recorded (the replay set is full) is refused.
+        """
         if otp is None:
             return False
         given = str(otp).strip()
@@ -77,11 +91,8 @@ class OTPVerifier:
                 matched = counter
         if matched is None:
             return False
-        with self._lock:
-            for used, expires in list(self._used.items()):
-                if expires < now:
-                    del self._used[used]
-            if (key_id, matched) in self._used:
-                return False
-            self._used[(key_id, matched)] = now + (self.window + 1) * self.step * 2
-        return True
+        used = self._used if seen is None else seen
+        # remembered while the code can still match: the drift window either way
+        ttl = (self.window + 1) * self.step * 2
+        key = b"atila/otp/%d/%d/" % (self.step, self.digits) + key_id + matched.to_bytes(8, "big")
+        return used.add_if_absent(key, ttl)

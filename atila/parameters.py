@@ -129,11 +129,16 @@ def bind_arguments(
 
     Raises :class:`ParameterError` (400) for a name the handler does not take
     (unless it has ``**kwargs``) and for a missing argument without default.
+    A handler that takes no parameters at all (``def index(was)``) binds
+    nothing and refuses nothing: it reads ``was.request.ARGS`` itself, as the
+    spec's ``@app.inspect("ARGS", a__gte=5) def index6(was)`` examples do.
     """
-    merged = merge_args(url, query, body) if (query or body) else url
-    kwargs: dict[str, Any] = {}
     names = sig.name_set
     catch_all = sig.var_keyword is not None
+    if not names and not catch_all:
+        return {}
+    merged = merge_args(url, query, body) if (query or body) else url
+    kwargs: dict[str, Any] = {}
     for key, value in merged.items():
         if key in names or (catch_all and not (sig.wants_was and key == "was")):
             kwargs[key] = value

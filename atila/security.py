@@ -3,7 +3,10 @@
 * :class:`AppSecurity` (``app.security``): the registered handlers
   (``login_handler``, ``permission_check_handler``, ``bearer_handler`` ...),
   the routes' authentication methods, digest nonces, one-time token
-  revocations and accepted OTPs.
+  revocations and accepted OTPs.  Replay checks (digest ``nc``, revoked
+  tokens, used OTPs) use the server's cross-worker replay set
+  (``environ["skitai.replay"]``, see :func:`replay_set`) when there is one,
+  else the per-process stores of these objects.
 * :class:`RequestSecurity` (``was.request.security``): the request's
   cookies, session, message box, CSRF secret, JWT claims and user; it makes
   the response's ``Set-Cookie`` headers.
@@ -26,11 +29,13 @@ from atila.mbox import MessageBox
 from atila.otp import OTPVerifier
 from atila.sealing import derive_key
 from atila.sessions import DEFAULT_SESSION_TIMEOUT, SessionBox
+from skitai.replay import REPLAY_ENVIRON_KEY
 
 if TYPE_CHECKING:
     from atila.request import Request
+    from skitai.types import ReplaySet
 
-__all__ = ["AppSecurity", "RequestSecurity", "WasSecurity", "authenticate_route"]
+__all__ = ["AppSecurity", "RequestSecurity", "WasSecurity", "authenticate_route", "replay_set"]
 
 Handler = Callable[..., Any]
 _MISSING: Any = object()
@@ -63,6 +68,12 @@ class AppSecurity:
     nonce_source: str | bytes | None = None
     ott: tokens.OneTimeTokens = field(default_factory=tokens.OneTimeTokens)
     otp: OTPVerifier = field(default_factory=OTPVerifier)
+
+
+def replay_set(environ: dict[str, Any]) -> ReplaySet | None:
+    """The server's cross-worker replay set (``environ["skitai.replay"]``), or None
+    under a WSGI server without one (the per-process stores are used then)."""
+    return environ.get(REPLAY_ENVIRON_KEY)
 
 
 def _require_key(app: Any, what: str) -> str | bytes:
@@ -183,6 +194,7 @@ def authenticate_route(app: Any, was: Any, route: Any) -> None:
         provider=provider,
         nonces=security.nonces,
         bearer=lambda token: security.bearer_handler(was, token),
+        seen=replay_set(request.env),
     )
     if user is not None:
         request.user = user
@@ -256,15 +268,18 @@ class WasSecurity:
     def decode_ott(self, token: str) -> Any:
         """The data of a valid one-time token, else None."""
         key = _require_key(self.app, "one-time tokens")
-        return self.app.security.ott.decode(key, token, self._ott_session())
+        seen = replay_set(self.request.env)
+        return self.app.security.ott.decode(key, token, self._ott_session(), seen)
 
     def revoke_ott(self, token: str) -> None:
         """Make ``token`` invalid from now on."""
         key = _require_key(self.app, "one-time tokens")
-        self.app.security.ott.revoke(key, token, self._ott_session())
+        seen = replay_set(self.request.env)
+        self.app.security.ott.revoke(key, token, self._ott_session(), seen)
 
     def verify_otp(self, otp: str | int | None, secret_key: str | bytes | None = None) -> bool:
         """True for the current RFC 6238 TOTP of ``secret_key`` (default ``app.securekey``),
         not used before."""
         key = secret_key or _require_key(self.app, "one-time passwords")
-        return self.app.security.otp.verify(otp, key)  # type: ignore[no-any-return]
+        seen = replay_set(self.request.env)
+        return self.app.security.otp.verify(otp, key, seen=seen)  # type: ignore[no-any-return]

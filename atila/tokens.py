@@ -10,20 +10,26 @@
   purpose ``ott``): unreadable and unforgeable, with their own expiry.  With
   a ``session_key`` the token is also bound to the session that made it and
   dies with :meth:`OneTimeTokens.revoke` or the session; every revoked token
-  is refused by this process until it would have expired anyway.
+  is refused until it would have expired anyway.  Under Skitai revocations
+  are recorded in the server's cross-worker replay table
+  (``environ["skitai.replay"]``), so every worker refuses the token; under
+  another WSGI server, in the process.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from atila.sealing import seal, unseal
+from skitai.replay import LocalReplaySet
+
+if TYPE_CHECKING:
+    from skitai.types import ReplaySet
 
 __all__ = ["JWT_ALGORITHM", "OneTimeTokens", "bearer_token", "decode_jwt", "encode_jwt"]
 
@@ -66,13 +72,17 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 class OneTimeTokens:
-    """Encode, decode and revoke one-time tokens for one app (thread-safe)."""
+    """Encode, decode and revoke one-time tokens for one app (thread-safe).
+
+    :meth:`decode` and :meth:`revoke` take the server's shared replay set as
+    ``seen`` (``environ["skitai.replay"]``); without one, revocations are kept
+    in this object (one process).
+    """
 
     PURPOSE = "ott"
 
     def __init__(self) -> None:
-        self._revoked: dict[str, float] = {}
-        self._lock = threading.Lock()
+        self._revoked: ReplaySet = LocalReplaySet()
 
     def encode(
         self, key: str | bytes, data: Any, timeout: float, session: Any = None,
@@ -99,15 +109,22 @@ class OneTimeTokens:
             return None
         return payload
 
-    def decode(self, key: str | bytes, token: str | None, session: Any = None) -> Any:
+    @staticmethod
+    def _revocation_key(token_id: str) -> bytes:
+        return b"atila/ott/" + token_id.encode("utf-8")
+
+    def decode(
+        self, key: str | bytes, token: str | None, session: Any = None,
+        seen: ReplaySet | None = None,
+    ) -> Any:  # fmt: skip
         """The data of a valid, unexpired, unrevoked ``token``; None otherwise."""
         payload = self._payload(key, token)
         if payload is None:
             return None
         token_id = payload["j"]
-        with self._lock:
-            if token_id in self._revoked:
-                return None
+        revoked = self._revoked if seen is None else seen
+        if revoked.contains(self._revocation_key(token_id)):
+            return None
         session_key = payload.get("k")
         if session_key is not None:
             held = session.get(session_key) if session is not None else None
@@ -115,17 +132,24 @@ class OneTimeTokens:
                 return None
         return payload.get("d")
 
-    def revoke(self, key: str | bytes, token: str | None, session: Any = None) -> None:
-        """Refuse ``token`` from now on (and drop it from the session it is bound to)."""
+    def revoke(
+        self, key: str | bytes, token: str | None, session: Any = None,
+        seen: ReplaySet | None = None,
+    ) -> None:  # fmt: skip
+        """Refuse ``token`` from now on (and drop it from the session it is bound to).
+
+        Raises ``RuntimeError`` when the revocation cannot be recorded because
+        the replay set is full (rather than leave the token valid silently).
+        """
         payload = self._payload(key, token)
         if payload is None:
             return
-        now = time.time()
-        with self._lock:
-            for token_id, expires in list(self._revoked.items()):
-                if expires <= now:
-                    del self._revoked[token_id]
-            self._revoked[payload["j"]] = payload["e"]
+        revoked = self._revoked if seen is None else seen
+        revocation = self._revocation_key(payload["j"])
+        # remembered until the token would have expired anyway (+1 s for clock rounding)
+        ttl = max(float(payload["e"]) - time.time(), 0.0) + 1.0
+        if not revoked.add_if_absent(revocation, ttl) and not revoked.contains(revocation):
+            raise RuntimeError("cannot revoke the one-time token: the replay table is full")
         session_key = payload.get("k")
         if session_key is not None and session is not None:
             if session.get(session_key) == payload["j"]:

@@ -15,10 +15,11 @@ import itertools
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
-from atila import responses
+from atila import jsonenc, responses
 from atila.corequests import WasCorequests
 from atila.errors import HTTPError
 from atila.otp import generate_otp
@@ -170,6 +171,20 @@ class Was(WasSecurity, WasCorequests, WasUpstreams):
     def render_or_Mapped(self, name: str, /, tasks: Any, **options: Any) -> Any:  # noqa: N802
         """:meth:`render_or_Map` over ``was.Mapped(tasks, **options)``."""
         return self.app.templates.render_or_map(self, name, self.Mapped(tasks, **options))
+
+    def jstream(self, obj: Any, key: str | None = None) -> Any:
+        """``was.jstream(obj, key=None)``: answer ``obj`` as JSON (``{key: obj}`` with a key).
+
+        A mapping becomes a :class:`~atila.responses.API`; any other value is
+        encoded with the app's ``JSON_ENCODER``/``PRETTY_JSON``.
+        """
+        if key is not None:
+            obj = {key: obj}
+        if isinstance(obj, Mapping):
+            return responses.API(obj)
+        config = self.app.config
+        self.response.set_header("Content-Type", "application/json")
+        return jsonenc.dumps(obj, config.JSON_ENCODER, bool(config.PRETTY_JSON))
 
     # -- logging -------------------------------------------------------------
 

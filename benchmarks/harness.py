@@ -97,6 +97,15 @@ class WrkResult:
     non_2xx: int
     #: Share (%) of the machine's CPU other processes used during the run (None: unknown).
     other_cpu: float | None = None
+    #: CPU seconds the loaded server (all its processes) used during the run.
+    server_cpu: float | None = None
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """Server CPU microseconds per request (None: not measured)."""
+        if self.server_cpu is None or self.requests <= 0:
+            return None
+        return 1e6 * self.server_cpu / self.requests
 
     @property
     def errors(self) -> int:
@@ -303,24 +312,46 @@ def median_ratio(rounds: list[Round], name: str, other: str) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
+_HEADER = (
+    f"  {'server':<10} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'cpu us/req':>11}"
+    f" {'other cpu':>10}"
+)
+
+
+def _row(name: str, results: Sequence[WrkResult]) -> str:
+    """One table row: medians of ``results`` (errors summed)."""
+    rps = statistics.median(r.requests_per_sec for r in results)
+    p99 = statistics.median(r.p99_ms for r in results)
+    errors = sum(r.errors for r in results)
+    cpu = [r.cpu_us_per_request for r in results if r.cpu_us_per_request is not None]
+    cpu_text = f"{statistics.median(cpu):.0f}" if cpu else "-"
+    other = [r.other_cpu for r in results if r.other_cpu is not None]
+    other_text = f"{statistics.median(other):.0f}%" if other else "-"
+    return f"  {name:<10} {rps:>10.1f} {p99:>9.2f} {errors:>7d} {cpu_text:>11} {other_text:>10}"
+
+
 def print_round(number: int, results: Round, title: str = "") -> None:
     """One round's table (``title``: what was loaded, e.g. the route)."""
     print(f"\nround {number}" + (f" {title}" if title else ""))
-    print(f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'other cpu':>10}")
+    print(_HEADER)
     for name, result in results.items():
         if isinstance(result, str):
             print(f"  {name:<10} failed: {result}")
         else:
-            print(
-                f"  {name:<10} {result.requests_per_sec:>12.1f} {result.p99_ms:>9.2f}"
-                f" {result.errors:>8d} {_percent([result.other_cpu]):>10}"
-            )
+            print(_row(name, [result]))
 
 
-def _percent(values: Sequence[float | None]) -> str:
-    """The median of the known ``values`` as ``"12%"``, ``"-"`` when none is known."""
-    known = [value for value in values if value is not None]
-    return f"{statistics.median(known):.0f}%" if known else "-"
+def median_cpu_ratio(rounds: list[Round], name: str, other: str) -> float | None:
+    """Median over rounds of ``other``'s CPU per request divided by ``name``'s: how many
+    times the CPU ``other`` spends on a request (> 1: ``name`` is cheaper)."""
+    ratios = []
+    for round_ in rounds:
+        mine, theirs = round_.get(name), round_.get(other)
+        if isinstance(mine, WrkResult) and isinstance(theirs, WrkResult):
+            mine_cpu, theirs_cpu = mine.cpu_us_per_request, theirs.cpu_us_per_request
+            if mine_cpu and theirs_cpu is not None:
+                ratios.append(theirs_cpu / mine_cpu)
+    return statistics.median(ratios) if ratios else None
 
 
 @dataclasses.dataclass
@@ -346,20 +377,10 @@ def print_summary(
     both run is reported and counts as not met).
     """
     print("\nsummary" + (f" {title}" if title else "") + " (medians over rounds)")
-    print(
-        f"  {'server':<10} {'req/s':>12} {'p99 ms':>9} {'errors':>8} {'rounds':>7}"
-        f" {'other cpu':>10}"
-    )
+    print(_HEADER + f" {'rounds':>7}")
     for name in names:
         ok = successes(rounds, name)
-        if not ok:
-            print(f"  {name:<10} no successful round")
-            continue
-        rps = statistics.median(r.requests_per_sec for r in ok)
-        p99 = statistics.median(r.p99_ms for r in ok)
-        errors = sum(r.errors for r in ok)
-        other = _percent([r.other_cpu for r in ok])
-        print(f"  {name:<10} {rps:>12.1f} {p99:>9.2f} {errors:>8d} {len(ok):>7d} {other:>10}")
+        print(f"{_row(name, ok)} {len(ok):>7d}" if ok else f"  {name:<10} no successful round")
 
     met = []
     for target in targets:
@@ -369,7 +390,9 @@ def print_summary(
             print(f"  {label}: not measured (target >= {target.ratio}x: not met)")
         else:
             verdict = "met" if ok else "NOT MET"
-            print(f"  {label}: {ratio:.2f}x req/s (target >= {target.ratio}x: {verdict})")
+            cpu = median_cpu_ratio(rounds, target.server, target.other)
+            cpu_text = "" if cpu is None else f"; {target.other} CPU/request: {cpu:.2f}x"
+            print(f"  {label}: {ratio:.2f}x req/s (target >= {target.ratio}x: {verdict}){cpu_text}")
         met.append(ok)
     return met
 
@@ -417,6 +440,8 @@ def run_benchmark(
             result = run_wrk(wrk, server.url(path), options)
         if isinstance(result, WrkResult):
             result.other_cpu = watch.other_percent
+            if server.process is not None:
+                result.server_cpu = watch.session_seconds.get(server.process.pid)
         return result
 
     with tempfile.TemporaryDirectory(prefix="bench-") as log_dir:

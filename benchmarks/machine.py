@@ -5,7 +5,9 @@ take CPU from the servers, and not evenly: a server with more runnable threads
 gets a larger share of a busy CPU.  :class:`CpuWatch` measures, over one load
 run, the share of all CPU time used by anything other than the watched servers
 (their whole sessions: supervisor and workers), ``wrk`` and the benchmark
-script itself, so that each result can say how clean it was.
+script itself, so that each result can say how clean it was, and the CPU
+time each server used (CPU per request is far less sensitive to other load
+than requests/s).
 
 :func:`wait_until_quiet` lets a benchmark hold each load run until the
 machine is quiet enough (up to a time limit).
@@ -38,9 +40,9 @@ def machine_ticks() -> tuple[int, int] | None:
     return total - values[3] - values[4], total
 
 
-def session_ticks(sessions: set[int]) -> int:
-    """CPU ticks (user + system) used so far by live processes of ``sessions``."""
-    used = 0
+def session_ticks(sessions: set[int]) -> dict[int, int]:
+    """CPU ticks (user + system) used so far by the live processes of each session."""
+    used = dict.fromkeys(sessions, 0)
     for entry in _PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -49,8 +51,9 @@ def session_ticks(sessions: set[int]) -> int:
         except OSError:  # the process ended meanwhile
             continue
         fields = text[text.rfind(")") + 2 :].split()
-        if int(fields[3]) in sessions:
-            used += int(fields[11]) + int(fields[12])
+        session = int(fields[3])
+        if session in used:
+            used[session] += int(fields[11]) + int(fields[12])
     return used
 
 
@@ -65,12 +68,14 @@ def _own_seconds() -> float:
 
 class CpuWatch:
     """``with CpuWatch(server_sessions) as watch: ...``; then ``watch.other_percent`` is
-    the share (0-100) of the machine's CPU capacity used by anything else meanwhile."""
+    the share (0-100) of the machine's CPU capacity used by anything else meanwhile,
+    and ``watch.session_seconds[sid]`` the CPU seconds each watched session used."""
 
     def __init__(self, sessions: Iterable[int]) -> None:
         self.sessions = set(sessions)
         self.other_percent: float | None = None
-        self._start: tuple[tuple[int, int] | None, int, float] | None = None
+        self.session_seconds: dict[int, float] = {}
+        self._start: tuple[tuple[int, int] | None, dict[int, int], float] | None = None
 
     def __enter__(self) -> CpuWatch:
         self._start = (machine_ticks(), session_ticks(self.sessions), _own_seconds())
@@ -85,12 +90,14 @@ class CpuWatch:
         assert self._start is not None
         machine_before, servers_before, own_before = self._start
         machine_after = machine_ticks()
+        servers_after = session_ticks(self.sessions)
+        used = {sid: servers_after[sid] - servers_before[sid] for sid in self.sessions}
+        self.session_seconds = {sid: ticks / _TICKS_PER_SEC for sid, ticks in used.items()}
         if machine_before is None or machine_after is None:
             return
         busy = machine_after[0] - machine_before[0]
         total = machine_after[1] - machine_before[1]
-        ours = session_ticks(self.sessions) - servers_before
-        ours += round((_own_seconds() - own_before) * _TICKS_PER_SEC)
+        ours = sum(used.values()) + round((_own_seconds() - own_before) * _TICKS_PER_SEC)
         if total > 0:
             self.other_percent = max(0.0, 100.0 * (busy - ours) / total)
 

@@ -22,6 +22,7 @@ package has no side effects and does not import Django.
 """
 
 from .aliases import alias, sync_aliases
+from .mount import wsgi_application
 from .project import locate_settings, setup
 from .queryset import compile_queryset, instances
 from .token_route import add_token_route
@@ -55,4 +56,5 @@ __all__ = [
     "setup",
     "user_from_session",
     "user_from_token",
+    "wsgi_application",
 ]

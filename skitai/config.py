@@ -31,6 +31,8 @@ DEFAULT_BODY_BUFFER_SIZE = 1024 * 1024
 DEFAULT_GRACEFUL_TIMEOUT = 30.0
 #: Responses smaller than this are never gzipped.
 DEFAULT_GZIP_MIN_SIZE = 1024
+#: Slots of the cross-worker replay table (see :mod:`skitai.replay`).
+DEFAULT_REPLAY_CAPACITY = 131072
 
 
 @dataclasses.dataclass
@@ -71,6 +73,9 @@ class Config:
     gzip_min_size: int = DEFAULT_GZIP_MIN_SIZE
     access_log: bool = True
     server_header: str = "skitai"
+    #: slots of the cross-worker replay table (``environ["skitai.replay"]``,
+    #: :mod:`skitai.replay`): 24 bytes each, made once in the master
+    replay_capacity: int = DEFAULT_REPLAY_CAPACITY
 
     def __post_init__(self) -> None:
         if not self.var_dir:

@@ -5,7 +5,8 @@ The engine hands it to every mounted app that has the lifecycle hooks of
 :class:`skitai.types.LifecycleApp` (``on_worker_start(context)`` /
 ``on_worker_stop()``) and puts it in each request's WSGI environ under
 :data:`CONTEXT_ENVIRON_KEY` (``environ["skitai.context"]``), next to the shared
-state table (``environ["skitai.states"]``).
+state table (``environ["skitai.states"]``) and the cross-worker replay table
+(``environ["skitai.replay"]``, :mod:`skitai.replay`).
 
 It is how apps find each other (seed section "Cross App Communication"):
 :attr:`EngineContext.mounts` lists every app mount with its name and point,

@@ -23,6 +23,7 @@ from .dispatch import MountDispatcher
 from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
 from .preference import Preference
+from .replay import REPLAY_ENVIRON_KEY, ReplayTable
 from .server.threads import HandlerPool
 from .server.worker import serve_worker
 from .states import STATES_ENVIRON_KEY, StateTable, normalize_keys
@@ -73,12 +74,14 @@ class Engine:
         )
         # created before the fork: every worker maps the same shared memory
         states = StateTable(self.state_keys)
+        replay = ReplayTable(config.replay_capacity)
         try:
-            return Supervisor(config, sock, self._worker_main(config, states)).run()
+            return Supervisor(config, sock, self._worker_main(config, states, replay)).run()
         finally:
+            replay.close()
             states.close()
 
-    def _worker_main(self, config: Config, states: StateTable) -> Any:
+    def _worker_main(self, config: Config, states: StateTable, replay: ReplayTable) -> Any:
         mounts = self.mounts
 
         def worker_main(sock: socket.socket, index: int) -> None:
@@ -86,7 +89,10 @@ class Engine:
                 mounts, states, worker_index=index, workers=config.workers,
                 threads=config.threads, devel=config.devel,
             )  # fmt: skip
-            environ = {CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states}
+            environ = {
+                CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states,
+                REPLAY_ENVIRON_KEY: replay,
+            }  # fmt: skip
 
             def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
                 # called on the worker's running loop: corequests live on it

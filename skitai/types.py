@@ -92,3 +92,29 @@ class DeferredBody(Protocol):
     def resume(self) -> Iterable[bytes]:
         """Call ``start_response`` and return the body (or another ``DeferredBody``)."""
         ...
+
+
+@runtime_checkable
+class ReplaySet(Protocol):
+    """A set of byte keys with expiry, for replay checks (``environ["skitai.replay"]``).
+
+    Skitai's is :class:`skitai.replay.ReplayTable`: one fixed-size table in
+    memory shared by every worker process, so a key recorded by one worker is
+    seen by all.  Keys are opaque bytes; callers prefix them with a namespace
+    of their own (``b"atila/ott/..."``).  Bounded memory: when a key cannot be
+    recorded because the table is full, :meth:`add_if_absent` answers False
+    (fail closed: a replay check refuses), never evicting a live key.
+    """
+
+    def add_if_absent(self, key: bytes, ttl: float) -> bool:
+        """Record ``key`` for ``ttl`` seconds (> 0); True when it was not recorded before,
+        False when it was (a replay) or when it cannot be recorded (full: fail closed)."""
+        ...
+
+    def contains(self, key: bytes) -> bool:
+        """True when ``key`` is recorded and its ``ttl`` has not run out."""
+        ...
+
+    def discard(self, key: bytes) -> bool:
+        """Forget ``key``; True when it was recorded."""
+        ...

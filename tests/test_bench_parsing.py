@@ -194,13 +194,28 @@ def test_atila_api_answer_check(scripts: dict[str, ModuleType], harness: ModuleT
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="CPU accounting reads /proc")
 def test_cpu_watch_counts_own_work_as_ours(scripts: dict[str, ModuleType]) -> None:
     machine = scripts["machine"]
-    assert machine.session_ticks({os.getsid(0)}) > 0
+    assert machine.session_ticks({os.getsid(0)})[os.getsid(0)] > 0
     with machine.CpuWatch([]) as watch:
         deadline = time.process_time() + 0.3
         while time.process_time() < deadline:  # this process's CPU is the benchmark's own
             pass
     assert watch.other_percent is not None
     assert 0.0 <= watch.other_percent <= 100.0
+    assert watch.session_seconds == {}
+
+
+def test_cpu_per_request_and_its_ratio(harness: ModuleType) -> None:
+    def result(rps: float, cpu_seconds: float) -> object:
+        return harness.WrkResult(rps, 1.0, 1000, 0, 0, other_cpu=5.0, server_cpu=cpu_seconds)
+
+    assert result(1.0, 0.05).cpu_us_per_request == pytest.approx(50.0)
+    assert harness.WrkResult(1.0, 1.0, 1000, 0, 0).cpu_us_per_request is None
+    rounds = [
+        {"atila": result(300.0, 0.05), "flask": result(100.0, 0.20)},
+        {"atila": result(300.0, 0.05), "flask": result(100.0, 0.15)},
+        {"atila": result(300.0, 0.05), "flask": "wrk exited 1"},
+    ]
+    assert harness.median_cpu_ratio(rounds, "atila", "flask") == pytest.approx(3.5)
 
 
 def test_build_servers_puts_the_port_in(

@@ -1,9 +1,13 @@
-"""The Django WSGI application, mounted by ``serve.py`` at ``/admin``."""
+"""The Django WSGI application, mounted by ``serve.py`` at ``/admin``.
+
+Made by ``django_bridge``: Django is set up and the corequest alias ``@demo``
+(the project's database) is registered, as the spec has mounting a Django app do.
+"""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+from django_bridge.mount import wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
 
-application = get_wsgi_application()
+application = wsgi_application()

@@ -9,9 +9,11 @@ list of statements, run as one transaction) is committed as it completes.
 Failures, as the client sees them:
 
 * the database cannot be reached → :class:`BackendUnavailable` (``503``);
-* a pooled connection turns out dead (server restarted, backend terminated)
-  → it and the other idle ones are dropped and the statement is retried on a
-  fresh connection; a fresh connection dropped → :class:`BackendDropped` (``502``);
+* an idle pooled connection that died (server restarted, backend terminated)
+  is noticed before it is used — the server's termination notice or the closed
+  socket makes it readable — and replaced by a new connection;
+* a connection lost *during* a statement → :class:`BackendDropped` (``502``);
+  the statement is never re-run (the server may have executed it);
 * the statement runs past its timeout → it is cancelled on the server and
   :class:`CorequestTimeout` (``504``) is raised;
 * an SQL error → the driver's own exception (``psycopg2.errors.*``).
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -57,10 +60,8 @@ class AsyncConnection:
     def __init__(self, raw: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.raw = raw
         self.loop = loop
-        #: True once it has served a statement (a failure then may be a stale connection)
+        #: True once it has served a statement
         self.used = False
-        #: ``used`` before the statement running now
-        self.used_before = False
 
     @classmethod
     async def connect(cls, dsn: str, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
@@ -105,7 +106,6 @@ class AsyncConnection:
 
     async def execute(self, sql: Statement, params: Any = None) -> DataSet:
         """Run ``sql`` (a statement, or a list run as one transaction) and read its rows."""
-        self.used_before = self.used
         self.used = True
         if not isinstance(sql, str):
             sql = "BEGIN;\n" + ";\n".join(str(s) for s in sql) + ";\nCOMMIT;"
@@ -150,6 +150,15 @@ class AsyncConnection:
             return False
         return not self.raw.closed
 
+    def stale(self) -> bool:
+        """True when an idle connection is dead: the server closed it or sent a
+        termination notice (an idle connection has nothing to read)."""
+        if self.raw.closed:
+            return True
+        poller = select.poll()
+        poller.register(self.raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+
     def close(self) -> None:
         """Close the connection (never raises)."""
         try:
@@ -175,8 +184,11 @@ class PgPool:
         return len(self._idle)
 
     async def _acquire(self) -> AsyncConnection:
-        if self._idle:
-            return self._idle.pop()
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.stale():
+                return conn
+            self._discard(conn)
         if self.size < self.alias.max_conns:
             return await self._open()
         waiter: asyncio.Future[AsyncConnection | None] = self.loop.create_future()
@@ -231,39 +243,42 @@ class PgPool:
 
     async def execute(self, sql: Statement, params: Any = None) -> DataSet:
         """Run ``sql`` on a pooled connection (see the module docstring for failures)."""
-        while True:
-            conn = await self._acquire()
-            try:
-                result = await conn.execute(sql, params)
-            except asyncio.CancelledError:
-                self.loop.create_task(self._recover(conn))
-                raise
-            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
-                if not _is_disconnect(exc, conn.raw):
-                    self._release(conn)
-                    raise
-                self._discard(conn)
-                if not conn.used_before:
-                    raise BackendDropped(
-                        f"database {self.alias.name} dropped a new connection: {exc}"
-                    ) from exc
-                # A pooled connection was dead (server restart, terminated backend):
-                # the idle ones likely are too; retry on a fresh connection.
-                logger.info(
-                    "%s: connection lost (%s), reconnecting",
-                    self.alias.name, str(exc).strip().splitlines()[0],
-                )  # fmt: skip
-                self._drop_idle()
-                continue
-            except BaseException:
+        conn = await self._acquire()
+        try:
+            result = await conn.execute(sql, params)
+        except asyncio.CancelledError:
+            self.loop.create_task(self._recover(conn))
+            raise
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            if not _is_disconnect(exc, conn.raw):
                 self._release(conn)
                 raise
+            self._discard(conn)
+            self._drop_stale()
+            logger.warning(
+                "%s: connection lost during a statement: %s",
+                self.alias.name, str(exc).strip().splitlines()[0],
+            )  # fmt: skip
+            # Never re-run it: the server may have executed it already.
+            raise BackendDropped(
+                f"database {self.alias.name} dropped the connection during the statement"
+            ) from exc
+        except BaseException:
             self._release(conn)
-            return result
+            raise
+        self._release(conn)
+        return result
 
-    def _drop_idle(self) -> None:
+    def _drop_stale(self) -> None:
+        """After a lost connection (server restart?), close the idle ones that died too."""
+        alive: deque[AsyncConnection] = deque()
         while self._idle:
-            self._discard(self._idle.pop())
+            conn = self._idle.popleft()
+            if conn.stale():
+                self._discard(conn)
+            else:
+                alive.append(conn)
+        self._idle = alive
 
     async def _recover(self, conn: AsyncConnection) -> None:
         """After a timeout: cancel the statement server-side, then reuse or drop."""

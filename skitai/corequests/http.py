@@ -3,7 +3,7 @@
 ``HttpClient.request`` returns a :class:`~skitai.corequests.Task` whose value
 is an :class:`HttpResponse`.  Connections are kept alive and reused per
 origin (scheme, host, port); a reused connection the server had closed is
-retried once on a new one.  Failures: cannot connect → ``503``, bad or cut
+retried once on a new one (idempotent methods only).  Failures: cannot connect → ``503``, bad or cut
 response → ``502``, too slow → ``504``.  ``task.fetch()`` gives the decoded
 body (JSON as Python objects, text otherwise) and raises ``502`` when the
 upstream answered an error status; ``task.dispatch()`` keeps the upstream's
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 MAX_IDLE_PER_ORIGIN = 10
 _READ_SIZE = 65536
 USER_AGENT = "skitai-corequests"
+#: Methods retried once when a kept-alive connection turns out closed.
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
 class UpstreamError(CorequestError):
@@ -188,7 +190,7 @@ class HttpClient:
                 return await self._exchange(conn, origin, method, target, request_headers, body)
             except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
                 conn.close()
-                if conn.reused and not isinstance(exc, _ResponseStarted):
+                if conn.reused and method in _IDEMPOTENT and not isinstance(exc, _ResponseStarted):
                     continue  # the server closed a kept-alive connection: retry on a new one
                 raise BackendDropped(f"bad or cut response from {url}: {exc}") from None
             except BaseException:

@@ -45,8 +45,8 @@ class Corequests:
         self.loop = loop
         self.aliases = table
         self.runners = TaskRunners(threads)
-        self._pg: dict[str, PgPool] = {}
-        self._sqlite: dict[str, SqliteExecutor] = {}
+        self._pg: dict[Alias, PgPool] = {}
+        self._sqlite: dict[Alias, SqliteExecutor] = {}
         self._http: Any = None
 
     def alias(self, name: str | Alias) -> Alias:
@@ -108,20 +108,20 @@ class Corequests:
 
     async def _query(self, alias: Alias, sql: Statement, params: Any, timeout: float) -> Any:
         if alias.kind == DB_PGSQL:
-            pool = self._pg.get(alias.name)
+            pool = self._pg.get(alias)
             if pool is None:
                 from .db_pg import PgPool  # psycopg2 is needed only with PostgreSQL aliases
 
-                pool = self._pg[alias.name] = PgPool(alias, self.loop)
+                pool = self._pg[alias] = PgPool(alias, self.loop)
             return await pool.run(sql, params, timeout)
-        executor = self._sqlite.get(alias.name)
-        if executor is None:
-            executor = self._sqlite[alias.name] = SqliteExecutor(alias)
+        executor = self._sqlite.get(alias)
+        if executor is None:  # keyed by the alias itself: re-registering a name starts anew
+            executor = self._sqlite[alias] = SqliteExecutor(alias)
         return await executor.run(sql, params, timeout)
 
     def pool(self, alias: str) -> PgPool | None:
         """The PostgreSQL pool of ``alias`` in this worker, once opened (for tests/metrics)."""
-        return self._pg.get(alias)
+        return self._pg.get(self.alias(alias))
 
     # -- functions, processes, commands --------------------------------------------
     def thread(

@@ -207,7 +207,7 @@ class WSGIContainer:
     ) -> None:
         self.multiprocess = multiprocess
         #: keys added to every environ (``skitai.context``, ``skitai.states``,
-        #: ``skitai.corequests``)
+        #: ``skitai.replay``, ``skitai.corequests``)
         self.extra_environ: Environ = dict(extra_environ or {})
         #: ``resubmit(fn, *args)`` queues work on the handler pool; without it,
         #: deferred responses are iterated (and waited for) on the calling thread

@@ -119,6 +119,17 @@ def rpc(was):
 def proxy(was, path=None, **query):
     return was.ProxyPass("@api", path)
 
+@app.route("/template")
+def template(was):
+    app.r.aa = was.get("@api/v1/states")
+    app.r.bb = was.get("@api/nothing")
+    return was.render("states.html")
+
+@app.route("/template/throw")
+def template_throw(was):
+    app.r.aa = was.get("@api/boom")
+    return was.render("throw.html")
+
 @app.route("/map")
 def mapped(was):
     return was.Map(states=was.get("@api/v1/states"), first__code=was.get("@api/v1/states"))
@@ -129,6 +140,12 @@ if __name__ == "__main__":
     skitai.alias("@down", skitai.PROTO_HTTP, "127.0.0.1:1")
     skitai.mount("/", app)
     skitai.run(threads=2)
+"""
+
+
+STATES_TEMPLATE = """{% set response = app.r.aa.dispatch () %}
+{% if response.status_code == 200 %}{% for each in response.data %}<li>{{ each.name }}</li>{% endfor %}{% endif %}
+{% set missing = app.r.bb.dispatch () %}<p>{{ missing.status_code }}</p>
 """
 
 
@@ -147,6 +164,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveClient]:
     _serve_forever(rpc)
     site: Path = tmp_path_factory.mktemp("http_live")
     (site / "serve.py").write_text(textwrap.dedent(SERVE))
+    (site / "templates").mkdir()
+    (site / "templates" / "states.html").write_text(STATES_TEMPLATE)
+    (site / "templates" / "throw.html").write_text(
+        '{% set r = app.r.aa.dispatch_or_throw("503 Service Unavailable") %}{{ r.data }}'
+    )
     env = {
         "UPSTREAM": f"http://127.0.0.1:{upstream.server_address[1]}",
         "RPC": f"http://127.0.0.1:{rpc.server_address[1]}",
@@ -202,6 +224,14 @@ def test_proxypass_relays_the_upstream_response(live: LiveClient) -> None:
     missing = live.get("/proxy/nothing")
     assert missing.status_code == 404 and missing.text == "no such thing"
     assert live.post("/proxy/page/2").status_code == 405
+
+
+def test_results_in_templates(live: LiveClient) -> None:
+    # spec "Using Skitai Async Requests Services Working With Jinja2 Template"
+    page = live.get("/template")
+    assert page.status_code == 200
+    assert "<li>Virginia</li>" in page.text and "<p>404</p>" in page.text
+    assert live.get("/template/throw").status_code == 503
 
 
 def test_map_of_http_corequests(live: LiveClient) -> None:

@@ -85,3 +85,13 @@ def test_runskitai_without_serve_py(demo_copy: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode != 0
     assert "server script not found" in result.stderr
+
+
+def test_mounting_django_registers_the_project_alias(skitai_mounts: Any) -> None:
+    from django.conf import settings
+
+    from skitai.corequests import registry
+
+    project = registry.get("@demo")
+    assert project.kind in ("*sqlite3", "*postgresql")
+    assert registry.get("@django").target == project.target or settings.DATABASES
