@@ -42,6 +42,7 @@ class RequestView(Protocol):
     if_range: str | None
     static_root: str | None
     static_url: str
+    static_dirs: tuple[tuple[str, str], ...]
 
 
 # --------------------------------------------------------------------------- headers
@@ -261,17 +262,29 @@ class Static:
 
     ``url`` is a static URL (``"/robots.txt"``, ``was.static("a.css")``) or a
     path relative to the static directory; it is resolved when the response is
-    built, never outside that directory.
+    built, never outside that directory. Without a static directory of the app
+    (``pref.set_static``), the engine's static mount (``skitai.mount("/",
+    "./static")``) with the longest point prefixing ``url`` is used.
     """
 
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def resolve(self, static_root: str | None, static_url: str = "/") -> File:
+    def resolve(
+        self,
+        static_root: str | None,
+        static_url: str = "/",
+        static_dirs: tuple[tuple[str, str], ...] = (),
+    ) -> File:
         """The :class:`File` for ``url``; :class:`HTTPError` 404 when there is none."""
-        if not static_root:
-            raise HTTPError(404, "no static directory is configured")
         path = unquote(urlsplit(self.url).path)
+        if not static_root:
+            for point, directory in sorted(static_dirs, key=lambda d: -len(d[0])):
+                if point == "/" or path == point or path.startswith(point + "/"):
+                    static_root, static_url = directory, point
+                    break
+            else:
+                raise HTTPError(404, "no static directory is configured")
         prefix = static_url or "/"
         if path.startswith(prefix):
             path = path[len(prefix) :]
@@ -358,7 +371,10 @@ def serve_file(
     With a 200 status: 304 when the client's copy is current, 206 for a
     satisfiable single range, 416 for an unsatisfiable one. HEAD opens nothing.
     """
-    file = obj.resolve(ctx.static_root, ctx.static_url) if isinstance(obj, Static) else obj
+    if isinstance(obj, Static):
+        file = obj.resolve(ctx.static_root, ctx.static_url, ctx.static_dirs)
+    else:
+        file = obj
     info = file.stat
     size, mtime = info.st_size, info.st_mtime
     etag = f'"{info.st_mtime_ns:x}-{size:x}"'

@@ -69,6 +69,9 @@ class ResponseContext:
     if_modified_since: str | None = None
     static_root: str | None = None
     static_url: str = "/"
+    #: the engine's static mounts (``environ["skitai.context"].static_dirs``),
+    #: used when the app has no ``STATIC_ROOT``
+    static_dirs: tuple[tuple[str, str], ...] = ()
     range: str | None = None
     if_range: str | None = None
     error_renderer: ErrorRenderer | None = None
@@ -83,6 +86,7 @@ class ResponseContext:
             if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
             range=environ.get("HTTP_RANGE"),
             if_range=environ.get("HTTP_IF_RANGE"),
+            static_dirs=getattr(environ.get("skitai.context"), "static_dirs", ()),
             **app_settings,
         )
 

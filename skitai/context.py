@@ -44,7 +44,9 @@ class EngineContext:
     ``mounts`` are the app mounts in mount order (static directories are not
     listed); ``states`` is the cross-worker table behind
     ``skitai.register_states``; ``worker_index`` counts from 0 to
-    ``workers - 1``; ``threads`` is the worker's handler thread count.
+    ``workers - 1``; ``threads`` is the worker's handler thread count;
+    ``static_dirs`` are the static directory mounts as ``(point, directory)``
+    pairs, in mount order (so an app can answer with one of their files).
     """
 
     mounts: tuple[AppMount, ...]
@@ -53,6 +55,7 @@ class EngineContext:
     workers: int = 1
     threads: int = 1
     devel: bool = False
+    static_dirs: tuple[tuple[str, str], ...] = ()
 
     @property
     def apps(self) -> Mapping[str, Any]:

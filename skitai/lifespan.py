@@ -30,11 +30,16 @@ def build_context(
     threads: int = 1,
     devel: bool = False,
 ) -> EngineContext:
-    """The context of one worker: every app mount of ``mounts`` and the state table."""
+    """The context of one worker: every mount of ``mounts`` and the state table."""
     app_mounts = tuple(
         AppMount(mount.name, mount.point, mount.app) for mount in mounts if mount.app is not None
     )
-    return EngineContext(app_mounts, states, worker_index, workers, threads, devel)
+    static_dirs = tuple(
+        (mount.point, mount.static.root) for mount in mounts if mount.static is not None
+    )
+    return EngineContext(
+        app_mounts, states, worker_index, workers, threads, devel, static_dirs=static_dirs
+    )
 
 
 def start_apps(context: EngineContext) -> list[Any]:

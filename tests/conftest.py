@@ -7,6 +7,7 @@
   ``postgres``-marked test into a failure, so CI can never pass without the
   database tests having run.
 * ``free_port`` — an unused TCP port on 127.0.0.1 for a real server.
+* ``pg`` — a psycopg2 connection (autocommit) to the ``pg_dsn`` database.
 * ``serve`` — start a server script written from source on an ephemeral port
   and get a :class:`skitai.testing.LiveClient` on it.
 """
@@ -18,6 +19,7 @@ import socket
 import textwrap
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +141,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., LiveClient]]:
     yield start
     for client in clients:
         client.stop()
+
+
+@pytest.fixture
+def pg(pg_dsn: str) -> Iterator[Any]:
+    """A psycopg2 connection (autocommit) to the session's test database (``pg_dsn``)."""
+    import psycopg2
+
+    conn = psycopg2.connect(pg_dsn)
+    conn.autocommit = True
+    try:
+        yield conn
+    finally:
+        conn.close()

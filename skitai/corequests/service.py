@@ -192,7 +192,8 @@ def _settle(future: concurrent.futures.Future[Any], running: asyncio.Task[Any]) 
 
 async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
     try:
-        return await asyncio.wait_for(coro, timeout)
+        async with asyncio.timeout(timeout):
+            return await coro
     except TimeoutError:
         raise CorequestTimeout(f"corequest not finished in {timeout} seconds") from None
 

@@ -179,6 +179,11 @@ def episode(was, id):
     return was.API(id=id, type=type(id).__name__)
 
 
+@app.route("/episode0/<int:id>")
+def episode0(was, id):
+    return id
+
+
 @app.route("/episode2/<int:id>")
 def episode2(was, **karg):
     return str(was.request.ARGS.get("id"))
@@ -204,7 +209,7 @@ def episode5(was, id, **karg):
 
 @app.route("/q1")
 def q1(was, num=8):
-    return str(num)
+    return num
 
 
 @app.route("/q2")
@@ -670,7 +675,7 @@ math = Atila("math")
 
 @math.route("/add")
 def add(was, num1, num2):
-    return str(int(num1) + int(num2))
+    return int(num1) + int(num2)
 
 
 @math.route("/hello/<name>")
@@ -779,6 +784,12 @@ def view_account(was, **kw):
 def fail(was, **kw):
     _ev("view")
     raise ValueError("boom")
+
+
+@hooks.route("/httperr")
+def httperr(was, **kw):
+    _ev("view")
+    raise was.Error("403 Forbidden", "nope")
 
 
 @hooks.route("/last")
@@ -976,7 +987,7 @@ def pretty_index(was):
 if __name__ == "__main__":
     with skitai.preference() as pref:
         pref.config.ROOTPREF = "yes"
-        pref.set_static("/", "static")
+        skitai.mount("/", "./static")
         skitai.mount("/", app, "app", pref)
     skitai.mount("/math", math)
     skitai.mount("/sub", sub)
@@ -1026,6 +1037,11 @@ def index(was):
 @app.route("/crash")
 def crash(was):
     raise ValueError("debug visible")
+
+
+@app.route("/static-file")
+def static_file(was):
+    return was.Static("/pstatic/s.txt")
 """
 
 FILES = {
@@ -1128,6 +1144,7 @@ def test_runtime_preference_overrides_app_settings(live: LiveClient) -> None:
     }
     assert live.get("/pstatic/s.txt").text == "s\n"
     assert live.get("/pmedia/m.txt").text == "m\n"
+    assert live.get("/v1/static-file").text == "s\n"  # was.Static under STATIC_URL
 
 
 def test_debug_shows_errors_to_the_browser_and_to_json_clients(live: LiveClient) -> None:
@@ -1218,6 +1235,10 @@ def test_int_parameter_with_me_notme_new(live: LiveClient) -> None:
         assert live.get(f"/episode/{word}").json() == {"id": word, "type": "str"}
     assert live.get("/episode/abc").status_code == 404
     assert live.get("/episode").status_code == 404
+
+
+def test_url_parameter_returned_as_is(live: LiveClient) -> None:
+    assert live.get("/episode0/100").text == "100"
 
 
 def test_url_parameter_through_keyword_args(live: LiveClient) -> None:
@@ -1370,9 +1391,9 @@ def test_make_your_own_rule_pets(live: LiveClient) -> None:
 # ------------------------------------------------------------------ @app.inspect
 
 
-def _bad(response: object, param: str) -> None:
-    assert response.status_code == 400, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+def _bad(response: requests.Response, param: str) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
     assert body["param"] == param and param in body["message"]
 
 
@@ -1590,6 +1611,8 @@ def test_threaded_queue_streaming(live: LiveClient) -> None:
 
 
 def test_static_redirect_handles_etag_and_range(live: LiveClient) -> None:
+    # skitai.mount("/", "./static") beside the app, as in the spec's "Simple App"
+    assert live.get("/s.txt").text == "s\n"  # what the app does not route falls through
     response = live.get("/robots.txt")
     assert response.status_code == 200 and response.text == "User-agent: *\n"
     assert response.headers["ETag"] and response.headers["Last-Modified"]
@@ -1811,6 +1834,9 @@ def test_cors_preflight_route_level(live: LiveClient) -> None:
     assert preflight.headers["Access-Control-Max-Age"] == "3600"
     other = live.options("/cors2/other", headers=headers)
     assert "Access-Control-Allow-Origin" not in other.headers
+    posted = live.post("/cors2/post", json={"b": 2}, headers={"Origin": origin})
+    assert posted.json() == {"b": 2}
+    assert posted.headers["Access-Control-Allow-Origin"] == origin
 
 
 # ------------------------------------------------------------------ expose_spec, XML-RPC
@@ -1994,3 +2020,9 @@ def test_expose_spec_is_not_shown_to_other_addresses(live: LiveClient) -> None:
         pytest.skip("no non-loopback IPv4 address on this machine")
     response = requests.get(f"http://{address}:{live.port}/v1/apis/isitok/a/b", timeout=10)
     assert response.json() == {"result": "ok"}
+
+
+def test_failed_request_sees_http_errors_too(live: LiveClient) -> None:
+    response = live.get("/hooks/httperr")
+    assert response.status_code == 403
+    assert _last(live) == ["before", "view", "failed:HTTPError", "teardown"]

@@ -144,7 +144,9 @@ if __name__ == "__main__":
 
 
 STATES_TEMPLATE = """{% set response = app.r.aa.dispatch () %}
-{% if response.status_code == 200 %}{% for each in response.data %}<li>{{ each.name }}</li>{% endfor %}{% endif %}
+{% if response.status_code == 200 %}
+{% for each in response.data %}<li>{{ each.name }}</li>{% endfor %}
+{% endif %}
 {% set missing = app.r.bb.dispatch () %}<p>{{ missing.status_code }}</p>
 """
 
