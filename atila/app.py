@@ -139,6 +139,15 @@ class Atila(SecurityDecorators, Composition):
             self.lifecycle.start(None)
         return self.routes.has_route(path)
 
+    def yields_to_static(self, path: str) -> bool:
+        """True when only a ``"/<path:p>"`` route answers ``path``: a static file at the
+        same mount point is served first (the spec's VueJS example; skitai's mount table)."""
+        if self._successor is not None:
+            return bool(self.newest().yields_to_static(path))
+        if not self.lifecycle.started:
+            self.lifecycle.start(None)
+        return self.routes.yields_to_static(path)
+
     def apply_preference(self, pref: Any) -> None:
         """Take a ``skitai.preference``: its attributes become app attributes, its config
         updates ``app.config`` (``STATIC_ROOT``, ``STATIC_URL``, ``MEDIA_ROOT`` ...)."""

@@ -68,6 +68,11 @@ class User:
     realm: str | None = None
     info: Any = None
 
+    @property
+    def username(self) -> str:
+        """Alias of :attr:`name` (the spec's Testpassing example reads ``was.user.username``)."""
+        return self.name
+
     def __str__(self) -> str:
         return self.name
 

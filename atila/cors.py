@@ -4,6 +4,8 @@ The app-level policy comes from ``app.access_control_allow_origin`` (a list of
 origins, ``["*"]`` or ``"*"``) and ``app.access_control_max_age``; a route
 overrides them with the same names as ``@app.route`` options.
 
+* A listed origin may omit the scheme (``"127.0.0.1:5000"``, as in the spec's
+  VueJS example): it allows that host and port over ``http`` and ``https``.
 * A request with an ``Origin`` header from an allowed origin gets
   ``Access-Control-Allow-Origin`` (``*`` when any origin is allowed; the origin
   itself, with ``Vary: Origin`` and ``Access-Control-Allow-Credentials: true``,
@@ -46,8 +48,15 @@ class CORSPolicy:
         return "*" in self.allow_origin
 
     def allows(self, origin: str) -> bool:
-        """True when ``origin`` may call the route."""
-        return self.any_origin or origin in self.allow_origin
+        """True when ``origin`` may call the route.
+
+        A listed origin without a scheme (the spec's ``["127.0.0.1:5000"]``) stands
+        for that host and port over ``http`` and ``https``.
+        """
+        if self.any_origin or origin in self.allow_origin:
+            return True
+        scheme, sep, hostport = origin.partition("://")
+        return bool(sep) and scheme in ("http", "https") and hostport in self.allow_origin
 
     def response_headers(self, origin: str | None) -> Headers:
         """Headers for an actual (non-preflight) response to ``origin``."""

@@ -134,9 +134,13 @@ class Messages(CookieBox):
         """Ids of messages whose extra ``key`` equals ``val`` (``val`` None: category ``key``)."""
         return [m[0] for m in self._messages if self._matches(m, key, val)]
 
-    def remove(self, message_id: int) -> None:
-        """Delete message ``message_id`` (no error when absent)."""
-        kept = [m for m in self._messages if m[0] != message_id]
+    def remove(self, message_id: int | str) -> None:
+        """Delete message ``message_id`` (no error when absent).
+
+        The id may also be given as its string (as it arrives from a URL or a form).
+        """
+        wanted = str(message_id)
+        kept = [m for m in self._messages if str(m[0]) != wanted]
         if len(kept) != len(self._messages):
             self._messages = kept
             self._changed()

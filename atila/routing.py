@@ -99,6 +99,15 @@ class Route:
     #: Parts of the pattern: literal strings and :class:`Param` objects.
     parts: tuple[str | Param, ...] = ()
 
+    @property
+    def catch_all(self) -> bool:
+        """True for ``"/<path:p>"``: every path of the mount (an SPA's fallback route)."""
+        parts = self.parts
+        return (
+            len(parts) == 2 and parts[0] == "/"
+            and isinstance(parts[1], Param) and parts[1].kind == "path"
+        )  # fmt: skip
+
     def allows(self, method: str) -> bool:
         """True when ``method`` may call this route (HEAD is allowed with GET)."""
         if self.methods is None:
@@ -422,3 +431,8 @@ class RouteTable:
         """True when some route (of any method) answers ``path``, or it is blocked/redirected."""
         result = self.resolve(path, "OPTIONS")
         return not isinstance(result, NoMatch)
+
+    def yields_to_static(self, path: str) -> bool:
+        """True when only a catch-all ``"/<path:p>"`` route answers ``path``."""
+        result = self.resolve(path, "OPTIONS")
+        return isinstance(result, Match) and result.route.catch_all

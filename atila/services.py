@@ -258,8 +258,14 @@ class ServiceRegistry:
                 for point, target, options in self._pending:
                     self._mount(point, target, options, self.root, TIER_OWN)
                 home = self.home_package()
-                if home is not None and (hasattr(home, "__setup__") or hasattr(home, "__mount__")):
+                home_hooks = home is not None and (
+                    hasattr(home, "__setup__") or hasattr(home, "__mount__")
+                )
+                if home_hooks:
                     self._mount("/", home, {}, self.root, TIER_OWN)
+                elif not self._pending:
+                    for module in self.implicit_services():
+                        self._mount("/", module, {}, self.root, TIER_OWN)
                 for package in self.extended:
                     self._mount("/", package, {}, self.root, TIER_EXTEND)
             finally:
@@ -267,6 +273,36 @@ class ServiceRegistry:
             self.ready = True
             if self.root.children or len(self.root.routes) != root_routes:
                 self.rebuild()
+
+    def implicit_services(self) -> list[ModuleType]:
+        """Imported service modules to mount at ``/`` when the app mounts nothing itself.
+
+        Spec "Implicit Mount Services On Your App" (and the deprecated ``auto_mount``):
+        an app that never calls ``app.mount()`` (and whose package has no
+        ``__setup__``/``__mount__``) gets every *imported* module of the ``services``
+        directory beside its module that has a ``__setup__`` or ``__mount__`` hook; a
+        package with hooks is mounted instead of its sub modules (its ``__setup__``
+        mounts those).
+        """
+        module = sys.modules.get(self.app.import_name)
+        file = getattr(module, "__file__", None)
+        if not file:
+            return []
+        directory = os.path.join(os.path.dirname(os.path.abspath(file)), "services") + os.sep
+        found = []
+        for name, candidate in sorted(list(sys.modules.items()), key=lambda item: item[0]):
+            path = getattr(candidate, "__file__", None)
+            if not isinstance(candidate, ModuleType) or not path:
+                continue
+            if not os.path.abspath(path).startswith(directory):
+                continue
+            if not (callable(getattr(candidate, "__mount__", None))
+                    or callable(getattr(candidate, "__setup__", None))):  # fmt: skip
+                continue
+            if any(name.startswith(chosen.__name__ + ".") for chosen in found):
+                continue
+            found.append(candidate)
+        return found
 
     def home_package(self) -> ModuleType | None:
         """The package holding the app (``myapp`` for ``Atila("myapp.wsgi")``), if any."""
@@ -300,10 +336,23 @@ class ServiceRegistry:
         claims: dict[str, tuple[Callable[..., Any], int, Route]] = {}
         ambiguous: set[str] = set()
         accepted: list[tuple[Route, list[str]]] = []
+        # A bare function name is the *full* name of a handler of the app's own module
+        # and of the ``services`` package itself (spec: "services" is stripped), so it
+        # beats the same name used as a short alias by a handler of a sub module.
+        owners: dict[str, set[Callable[..., Any]]] = {}
+        if self.app.enable_namespace:
+            for unit in ordered:
+                for _route, func in unit.routes:
+                    names = self.names_for(unit, func)
+                    if names and not unit.ns and (unit is self.root or len(names) == 1):
+                        owners.setdefault(names[0], set()).add(func)
+        primary = {name: next(iter(funcs)) for name, funcs in owners.items() if len(funcs) == 1}
         for unit in ordered:
             for route, func in unit.routes:
                 names = []
                 for name in self.names_for(unit, func):
+                    if name in primary and primary[name] is not func and "." not in name:
+                        continue  # a short alias of the name another handler owns
                     owner = claims.get(name)
                     if owner is None:
                         claims[name] = (func, unit.tier, route)

@@ -29,6 +29,7 @@ the app extends (``pref.extends``) and of :meth:`TemplateEngine.add_directory`.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 import threading
@@ -128,8 +129,27 @@ def _render_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any
     return data
 
 
+def _takes_was(func: Callable[..., Any]) -> bool:
+    """True unless ``func`` accepts no positional argument at all.
+
+    The spec gives ``was`` to every template global, but its own example
+    (``@app.template_global('form_token') def generate_form_token(): ...``, "the
+    same as" ``app.jinja_env.globals['form_token'] = generate_form_token``)
+    takes none: such a function is called as it is.
+    """
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature
+        return True
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                  inspect.Parameter.VAR_POSITIONAL)  # fmt: skip
+    return any(p.kind in positional for p in params)
+
+
 def _bind_was(func: Callable[..., Any]) -> Callable[..., Any]:
     """``func(was, *args)`` called from a template as ``func(*args)``."""
+    if not _takes_was(func):
+        return func
 
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:

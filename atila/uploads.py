@@ -217,6 +217,7 @@ class _MultipartReader:
         assert part.path is not None
         if not part.filename and part.size == 0:  # an empty file input
             self.fields.append((part.name, None))
+            _unlink_quietly(part.path)
             return
         upload = UploadedFile(part.path, safe_filename(part.filename), part.size, part.content_type)
         self.files.append(upload)
@@ -230,10 +231,14 @@ class _MultipartReader:
         if self.part is not None and self.part.file is not None:
             self.part.file.close()
         for path in self.temp_paths:
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
+            _unlink_quietly(path)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _boundary(content_type: str) -> bytes:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from atila.routing import BuildError, Route, RouteTable
 
@@ -48,7 +48,8 @@ def _parameter_names(route: Route) -> tuple[str, ...]:
 
 def _query_string(values: Mapping[str, Any]) -> str:
     pairs = [(k, v) for k, v in values.items() if v is not None]
-    return urlencode(pairs, doseq=True) if pairs else ""
+    # spaces as %20, as the spec shows: urlfor("search:query", "Your Name") -> ?q=Your%20Name
+    return urlencode(pairs, doseq=True, quote_via=quote) if pairs else ""
 
 
 class URLBuilder:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The demo project on Skitai vs Django on gunicorn: the admin changelist and the photos API.
 
-A copy of ``demo_project`` is made in a temporary directory, migrated, given
+A copy of ``demo_project`` is made in a temporary directory (SQLite inside it,
+or with ``--postgres`` a fresh PostgreSQL database), migrated, given
 a superuser, 50 photos, a logged-in admin session and a JWT.  Two servers
 share its SQLite database, 2 worker processes x 4 threads each:
 
@@ -19,6 +20,7 @@ it with the same plain view) >= 2.0.
 
     .venv/bin/python benchmarks/bench_django.py [--rounds 3] [--duration 10] [--connections 64]
     .venv/bin/python benchmarks/bench_django.py --check-only
+    .venv/bin/python benchmarks/bench_django.py --postgres postgresql://postgres@127.0.0.1:5432
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from harness import (
     PORT,
@@ -67,6 +71,23 @@ session.create()
 print(session.session_key, django_bridge.issue_token(user, 86400), user.pk)
 """
 )
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """Drop and create database ``name`` on the PostgreSQL server; return its URL."""
+    import psycopg2
+
+    parts = urlsplit(server_url)
+    admin = psycopg2.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password or None, dbname="postgres",
+    )  # fmt: skip
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
 
 
 def prepare_demo(directory: Path) -> tuple[Path, str, str, int]:
@@ -150,6 +171,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add_arguments(parser, SERVER_NAMES)
     parser.add_argument("--check-only", action="store_true", help="start, compare, stop")
     parser.add_argument(
+        "--postgres", metavar="DSN_URL",
+        help="run both on PostgreSQL: a server URL such as postgresql://postgres@127.0.0.1:5432 "
+        "(the database atila_bench_django is created afresh)",
+    )  # fmt: skip
+    parser.add_argument(
         "--routes", nargs="+", choices=["changelist", "api", "api-corequests"],
         default=["changelist", "api", "api-corequests"],
     )  # fmt: skip
@@ -159,6 +185,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     """Run the benchmark; return the process exit code."""
     args = parse_args(argv)
+    if args.postgres:
+        # read by the demo's settings in every process started from here
+        os.environ["DATABASE_URL"] = fresh_database(args.postgres, "atila_bench_django")
     with tempfile.TemporaryDirectory(prefix="bench-django-") as directory:
         root, session_key, token, uid = prepare_demo(Path(directory))
         args.headers = [f"Cookie: sessionid={session_key}", f"Authorization: Bearer {token}"]

@@ -118,6 +118,7 @@ class Mount:
     _prefix: str = field(init=False, repr=False)
     _cut: int = field(init=False, repr=False)
     _route: Callable[[str], bool] | None = field(init=False, repr=False)
+    _yields: Callable[[str], bool] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if (self.app is None) == (self.static is None):
@@ -132,6 +133,8 @@ class Mount:
             self._route = self.app.has_route
         else:
             self._route = None
+        hook = getattr(self.app, "yields_to_static", None) if self.app is not None else None
+        self._yields = hook if callable(hook) else None
 
     def matches(self, path: str) -> bool:
         """Return True when request ``path`` is the point or lies under it (``/`` matches all)."""
@@ -154,6 +157,12 @@ class Mount:
         """
         route = self._route
         return True if route is None else route(path[self._cut :])
+
+    def yields_to_static(self, path: str) -> bool:
+        """True when the app serves ``path`` only through a catch-all route and lets a
+        static file answer first (optional app hook ``yields_to_static(path)``)."""
+        hook = self._yields
+        return hook is not None and bool(hook(path[self._cut :]))
 
 
 class MountTable:
@@ -223,7 +232,9 @@ class MountTable:
         those of the packages given to ``pref.extends``/``pref.overrides``
         (:meth:`Preference.run_package_configs`); then an app with
         ``apply_preference`` (:class:`skitai.types.ConfigurableApp`) gets the
-        preference.  The preference's ``static_mounts`` are mounted
+        preference.  A preference given to a static directory also goes to
+        the apps already mounted at the same point without one.  The
+        preference's ``static_mounts`` are mounted
         too, after the target, and the result is then a list of mounts
         (otherwise the single new mount).
 
@@ -236,6 +247,8 @@ class MountTable:
         name, pref = normalize_mount_args(target, name, pref)
         base = os.path.abspath(os.path.expanduser(base_dir or os.getcwd()))
         added = [self._append(_build_mount(point, target, name, pref, base))]
+        if added[0].static is not None and pref is not None:
+            self._lend_pref(added[0], pref)
         configured = added[0].pref
         if configured is not None:
             added.extend(self._add_pref_statics(configured, base))
@@ -250,15 +263,38 @@ class MountTable:
         candidate refuses, the first refusing *app* candidate (the most
         specific app) answers, so its own ``404`` page is shown; when only
         static mounts matched, or none did, the result is None.
+
+        An app whose only route for the path is a catch-all (its
+        ``yields_to_static(path)`` hook says so: the spec's VueJS example,
+        ``@app.route("/<path:path>")`` next to ``skitai.mount("/", "dist")``)
+        answers only when no later static mount has the file.
         """
         fallback: Mount | None = None
+        weak: Mount | None = None
         for mount in self._ordered:
             if mount.matches(path):
+                if weak is not None and mount.static is None:
+                    continue
                 if mount.handles(path):
+                    if weak is None and mount.yields_to_static(path):
+                        weak = mount
+                        continue
                     return mount
                 if fallback is None and mount.app is not None:
                     fallback = mount
-        return fallback
+        return weak or fallback
+
+    def _lend_pref(self, static: Mount, pref: Preference) -> None:
+        """A preference given to a static directory mount goes to the apps already
+        mounted at the same point without one (the spec's VueJS example mounts the app,
+        then ``skitai.mount("/", "../frontend/dist", pref = pref)``)."""
+        for mount in self._mounts:
+            if mount.app is None or mount.pref is not None or mount.point != static.point:
+                continue
+            pref.run_package_configs()
+            if isinstance(mount.app, ConfigurableApp):
+                mount.app.apply_preference(pref)
+            mount.pref = pref
 
     def _append(self, mount: Mount) -> Mount:
         self._mounts.append(mount)

@@ -23,7 +23,10 @@ class RoutableApp(Protocol):
     When several mounts share a prefix (an app and a static directory both at
     ``/``), the engine asks each app in turn; an app that answers ``False``
     lets the request fall through to the next mount.  Apps without this hook
-    are taken to serve every path under their mount point.
+    are taken to serve every path under their mount point.  An app may also
+    have ``yields_to_static(path) -> bool``: True when it serves ``path`` only
+    through a catch-all route, so a static mount that has the file answers
+    first (see :meth:`skitai.mounts.MountTable.resolve`).
     """
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]: ...

@@ -101,13 +101,15 @@ class HttpResponse:
 
 
 class _Connection:
-    __slots__ = ("reader", "writer", "h11", "reused")
+    __slots__ = ("reader", "writer", "h11", "reused", "answered")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
         self.h11 = h11.Connection(h11.CLIENT)
         self.reused = False
+        #: a response (head) arrived for the request in progress: never retried then
+        self.answered = False
 
     def close(self) -> None:
         self.writer.close()
@@ -188,9 +190,9 @@ class HttpClient:
             conn = await self._connect(origin)
             try:
                 return await self._exchange(conn, origin, method, target, request_headers, body)
-            except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
+            except (OSError, h11.ProtocolError) as exc:
                 conn.close()
-                if conn.reused and method in _IDEMPOTENT and not isinstance(exc, _ResponseStarted):
+                if conn.reused and method in _IDEMPOTENT and not conn.answered:
                     continue  # the server closed a kept-alive connection: retry on a new one
                 raise BackendDropped(f"bad or cut response from {url}: {exc}") from None
             except BaseException:
@@ -224,6 +226,7 @@ class HttpClient:
         body: bytes,
     ) -> HttpResponse:
         machine = conn.h11
+        conn.answered = False
         out = machine.send(h11.Request(method=method, target=target, headers=headers))
         if body:
             out += machine.send(h11.Data(data=body))
@@ -235,13 +238,12 @@ class HttpClient:
         while True:
             event = machine.next_event()
             if event is h11.NEED_DATA:
-                data = await conn.reader.read(_READ_SIZE)
-                if not data and response is not None:
-                    raise _ResponseStarted("connection closed mid-response")
-                machine.receive_data(data)
+                # b"" (EOF) ends a close-delimited body; h11 raises if it cut the response
+                machine.receive_data(await conn.reader.read(_READ_SIZE))
                 continue
             if isinstance(event, h11.Response):
                 response = event
+                conn.answered = True
             elif isinstance(event, h11.Data):
                 chunks.append(bytes(event.data))
             elif isinstance(event, h11.EndOfMessage):
@@ -266,10 +268,6 @@ class HttpClient:
                 idle.append(conn)
                 return
         conn.close()
-
-
-class _ResponseStarted(ConnectionError):
-    """The connection failed after the response began: never retried."""
 
 
 __all__ = ["HttpClient", "HttpResponse", "UpstreamError"]

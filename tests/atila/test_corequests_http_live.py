@@ -46,6 +46,13 @@ class Upstream(BaseHTTPRequestHandler):
         elif self.path.startswith("/slow"):
             time.sleep(2)
             self._send(200, b"{}")
+        elif self.path.startswith("/eof"):  # no Content-Length: the body ends at EOF
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            self.close_connection = True
         elif self.path.startswith("/boom"):
             self._send(500, b"broken", "text/plain")
         elif self.path.startswith("/page"):
@@ -93,6 +100,10 @@ def stub_coroutine(was):
     with was.stub("@api") as stub:
         task = yield stub.get("/v1/states")
     return was.API(states=task.fetch())
+
+@app.route("/eof")
+def eof(was):
+    return [was.get("@api/eof").fetch() for _ in range(2)]
 
 @app.route("/boom")
 def boom(was):
@@ -202,6 +213,10 @@ def test_stub_then_and_coroutine(live: LiveClient) -> None:
     response = live.get("/stub")
     assert response.text == "page /page/1 lang=None"
     assert live.get("/stub/coroutine").json() == {"states": [{"code": "VA", "name": "Virginia"}]}
+
+
+def test_close_delimited_response(live: LiveClient) -> None:
+    assert live.get("/eof").text == "until the enduntil the end"
 
 
 def test_upstream_failures(live: LiveClient) -> None:

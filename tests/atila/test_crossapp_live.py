@@ -100,7 +100,7 @@ def _fresh_get(live: LiveClient, path: str) -> Any:
 
 def test_apps_and_urlfor_across_apps(live: LiveClient) -> None:
     assert live.get("/").json() == {
-        "search_url": "/search/query?q=Your+Name",
+        "search_url": "/search/query?q=Your%20Name",
         "built": "/search/query?q=x",
         "save_path": "/var/search",
         "own": "/",

@@ -3,10 +3,9 @@ pooling, concurrency, timeouts, a database that is down or drops connections."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import psycopg2
@@ -28,7 +27,7 @@ from skitai.corequests import (
 
 
 @pytest.fixture
-def hub(pg_dsn: str, pg: Any) -> Iterator[Corequests]:
+def hub(pg_dsn: str, pg: Any, make_hub: Callable[[AliasTable], Corequests]) -> Corequests:
     with pg.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS item")
         cursor.execute("CREATE TABLE item (id serial PRIMARY KEY, name text UNIQUE, n int)")
@@ -37,17 +36,7 @@ def hub(pg_dsn: str, pg: Any) -> Iterator[Corequests]:
     table.add("@db", DB_PGSQL, pg_dsn, max_conns=3)
     table.add("@one", DB_PGSQL, pg_dsn, max_conns=1)
     table.add("@down", DB_PGSQL, "127.0.0.1:1/nodb/postgres")
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    corequests = Corequests(loop, table)
-    try:
-        yield corequests
-    finally:
-        loop.call_soon_threadsafe(corequests.close)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    return make_hub(table)
 
 
 def test_rows_are_dicts_with_attributes(hub: Corequests) -> None:

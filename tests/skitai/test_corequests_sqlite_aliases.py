@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,20 +65,10 @@ def test_skitai_facade_registers_in_the_process_table(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Corequests]:
+def hub(tmp_path: Path, make_hub: Callable[[AliasTable], Corequests]) -> Corequests:
     table = AliasTable()
     table.add("@lite", DB_SQLITE3, str(tmp_path / "lite.db"), max_conns=2)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    corequests = Corequests(loop, table)
-    try:
-        yield corequests
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        corequests.close()
-        loop.close()
+    return make_hub(table)
 
 
 def test_sqlite_queries_and_transactions(hub: Corequests) -> None:
