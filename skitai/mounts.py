@@ -176,6 +176,9 @@ class MountTable:
     def __init__(self) -> None:
         self._mounts: list[Mount] = []
         self._ordered: tuple[Mount, ...] = ()
+        #: app mounts that no later (shorter) mount can also match: resolve() returns
+        #: them without asking their has_route hook
+        self._solo: frozenset[Mount] = frozenset()
         self._frozen = False
 
     def __iter__(self) -> Iterator[Mount]:
@@ -271,8 +274,12 @@ class MountTable:
         """
         fallback: Mount | None = None
         weak: Mount | None = None
+        solo = self._solo
         for mount in self._ordered:
             if mount.matches(path):
+                if mount in solo and fallback is None and weak is None:
+                    # No other mount can serve this path: skip the has_route hook.
+                    return mount
                 if weak is not None and mount.static is None:
                     continue
                 if mount.handles(path):
@@ -300,6 +307,10 @@ class MountTable:
         self._mounts.append(mount)
         # sorted() is stable: equal points keep their insertion order.
         self._ordered = tuple(sorted(self._mounts, key=lambda m: -len(m.point)))
+        self._solo = frozenset(
+            m for i, m in enumerate(self._ordered)
+            if m.app is not None and not any(_covers(later, m) for later in self._ordered[i + 1 :])
+        )
         return mount
 
     def _add_pref_statics(self, pref: Preference, base: str) -> list[Mount]:
@@ -635,3 +646,10 @@ def _describe(target: Any) -> str:
         return f"module {target.__name__!r}"
     text = repr(target)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _covers(shorter: Mount, longer: Mount) -> bool:
+    """True when every path under ``longer`` also matches ``shorter``."""
+    return shorter.point == "/" or longer.point == shorter.point or longer.point.startswith(
+        shorter.point + "/"
+    )
