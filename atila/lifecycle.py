@@ -60,6 +60,30 @@ def registered_objects() -> dict[str, Any]:
         return dict(_registered)
 
 
+class AppLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The app's :class:`logging.Logger` plus the spec's named-logger helpers.
+
+    ``get(name)`` and ``make_logger(name, ...)`` both return the standard child logger
+    ``<app logger>.<name>``; rotation arguments (``"daily"``) are accepted and left to
+    the logging configuration.  Any other attribute is the wrapped logger's.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logger, {})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.logger, name)
+
+    def get(self, name: str) -> logging.Logger:
+        """The child logger ``name``."""
+        return self.logger.getChild(name)
+
+    def make_logger(self, name: str, *args: Any, **kwargs: Any) -> logging.Logger:
+        """The child logger ``name`` (the spec's file rotation arguments are ignored)."""
+        del args, kwargs
+        return self.logger.getChild(name)
+
+
 class AppContext(WasCorequests, WasUpstreams):
     """``wac``: the app-wide (not per-request) side of ``was`` (with its corequests:
     ``wac.db("@mydb", callback=...)``, ``wac.get(...)``, ``wac.rpc(...)``)."""
@@ -84,9 +108,10 @@ class AppContext(WasCorequests, WasUpstreams):
         return self.app.config
 
     @property
-    def logger(self) -> logging.Logger:
-        """The app's logger."""
-        return self.app.logger
+    def logger(self) -> AppLogger:
+        """The app's logger, with the spec's ``wac.logger.get("app")`` and
+        ``wac.logger.make_logger("login", "daily")`` for named child loggers."""
+        return AppLogger(self.app.logger)
 
     @property
     def numthreads(self) -> int:

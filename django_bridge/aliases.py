@@ -21,7 +21,7 @@ from .project import setup
 
 __all__ = ["DJANGO_ALIASES", "alias", "alias_target", "database_of", "sync_aliases"]
 
-#: Corequest alias name -> ``(Django database alias, max_conns, timeout)``.
+#: Corequest alias name -> ``(Django database alias, skitai.alias options)``, for sync_aliases.
 DJANGO_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {}
 
 

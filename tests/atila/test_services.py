@@ -261,7 +261,7 @@ def test_cross_app_with_an_engine_context() -> None:
     )  # fmt: skip
     for app in (main, search):
         app.on_worker_start(context)
-    assert Client(main).get("/").text == "/search/query?q=a+b /"
+    assert Client(main).get("/").text == "/search/query?q=a%20b /"
     assert heard == ["u1"]  # once, though main is mounted twice
     assert search.mount_point() == "/search" and main.apps["search"] is search
     for app in (main, search):

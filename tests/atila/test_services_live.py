@@ -206,7 +206,7 @@ def test_package_services_with_setup_mount_and_options(live: LiveClient) -> None
 
 
 def test_route_names_with_services_stripped_and_ns(live: LiveClient) -> None:
-    assert live.get("/contactus").text == "/boards/search?q=x+y /regist/login /"
+    assert live.get("/contactus").text == "/boards/search?q=x%20y /regist/login /"
 
 
 def test_preference_and_config_hook_override_the_app(live: LiveClient) -> None:

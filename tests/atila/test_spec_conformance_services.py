@@ -20,6 +20,7 @@ Deliberate readings of the spec are in docs/atila-services.md.
 from __future__ import annotations
 
 import os
+import sqlite3
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -64,8 +65,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 def fresh_get(client: LiveClient, path: str, **kwargs: object) -> requests.Response:
     """A GET on a new connection (so a multi-worker server may answer from any worker)."""
-    return requests.get(client.url_for(path), headers={"Connection": "close"}, timeout=10,
-                        **kwargs)  # type: ignore[arg-type]
+    return requests.get(client.url_for(path), headers={"Connection": "close"}, timeout=10, **kwargs)  # type: ignore[arg-type]
 
 
 # =====================================================================================
@@ -108,9 +108,17 @@ PACKAGE_FILES = {
           app.mount ('/', services)
     """,
     "myapp/wsgi.py": """
+        import os
         from atila import Atila
+        from helpers import log
 
         app = Atila (__name__)
+        # "Mounting Directories"
+        app.mount ('/files', os.path.join (os.path.dirname (__file__), 'files'))
+
+        for _event in ("before_mount", "mounted", "mounted_or_reloaded", "before_reload",
+                       "reloaded", "before_umount", "umounted"):
+          app.on (_event) (lambda wac, _event = _event: log ("lifecycle", _event))
 
         @app.route ("/config")
         def config (was):
@@ -121,6 +129,7 @@ PACKAGE_FILES = {
                           debug = app.debug)
     """,
     "myapp/static/site.css": "body {}\n",
+    "myapp/files/readme.txt": "app directory mount\n",
     "myapp/resources/data.txt": "resource file\n",
     "media/upload.txt": "media file\n",
     # service/__init__.py of the spec, plus the mounts of the "Mounting Services" examples
@@ -328,6 +337,13 @@ class TestResourceStructureForLargerApp:
         resp = client.get("/resources/data.txt")
         assert (resp.status_code, resp.text) == (200, "resource file\n")
 
+    def test_app_mount_directory(self, pkg_server: tuple[LiveClient, Path]) -> None:
+        client, _ = pkg_server
+        resp = client.get("/files/readme.txt")
+        assert (resp.status_code, resp.text) == (200, "app directory mount\n")
+        assert client.get("/files/../wsgi.py").status_code == 404
+        assert client.get("/files/%2e%2e/wsgi.py").status_code == 404
+
     def test_unknown_path_404(self, pkg_server: tuple[LiveClient, Path]) -> None:
         client, _ = pkg_server
         assert client.get("/no/such/thing").status_code == 404
@@ -384,17 +400,37 @@ class TestMountingServicesWithOptions:
         assert client.get("/v1/register-url").text == "/v1/register"
 
 
-def test_umount_called_when_app_unmounted_from_skitai(
-    tmp_path: Path,
-) -> None:
-    """"Unmounting Resources": __umount__ runs when the app is unmounted (server stop)."""
+def test_reload_and_umount(tmp_path: Path) -> None:
+    """ "Hot Reloading", "Unmounting Resources" and "App Lifecycle Hook": a changed service
+    module is reloaded in place, its __umount__ runs before, the reload hooks around it;
+    __umount__ runs again when the app is unmounted from Skitai (server stop)."""
     write_tree(tmp_path, PACKAGE_FILES)
+    log = tmp_path / "events.log"
     client = test_client(str(tmp_path / "serve.py"), devel=False)
     try:
         assert client.get("/umountable").text == "mounted"
+        assert [line.split()[1] for line in read_log(log) if line.startswith("lifecycle")] == [
+            "before_mount",
+            "mounted",
+            "mounted_or_reloaded",
+        ]
+        time.sleep(0.3)  # the watcher is running
+        module = tmp_path / "myapp/services/umountable.py"
+        module.write_text(module.read_text().replace('return "mounted"', 'return "remounted"'))
+        assert wait_for(lambda: client.get("/umountable").text == "remounted")
+        assert wait_for(lambda: read_log(log)[-1:] == ["lifecycle mounted_or_reloaded"])
+        events = [line for line in read_log(log)[3:]]
+        assert events == [
+            "lifecycle before_reload",
+            "umount resource closed",
+            "lifecycle reloaded",
+            "lifecycle mounted_or_reloaded",
+        ]
+        assert client.get("/feature1").text == "Feature 1 Index"  # the rest kept serving
     finally:
         client.stop()
-    assert "umount resource closed" in read_log(tmp_path / "events.log")
+    tail = read_log(log)[7:]
+    assert tail == ["lifecycle before_umount", "umount resource closed", "lifecycle umounted"]
 
 
 # =====================================================================================
@@ -434,12 +470,14 @@ APP_FILES = {
           @app.route ("/signin")
           def signin (was, next_url = None, **form):
             if was.request.args.get ("username"):
-              user = authenticate (username = was.request.args ["username"], password = was.request.args ["password"])
+              user = authenticate (username = was.request.args ["username"],
+                                   password = was.request.args ["password"])
               if user:
                 was.request.session.set ("username", was.request.args ["username"])
                 return was.redirect (was.request.args ["next_url"])
               else:
-                was.request.mbox.push ("Invalid User Name or Password", "error", icon = "new_releases")
+                was.request.mbox.push ("Invalid User Name or Password", "error",
+                                       icon = "new_releases")
             return was.render ("sign/signin.html", next_url = next_url or was.urlfor ("index"))
 
           @app.route ("/private")
@@ -530,6 +568,7 @@ APP_FILES = {
 
         def post1 (was):
           log ("post1", was.request.uri)
+          return "post1 result is ignored"
 
         @app.route ("/autorun")
         @app.run_before (pre1, pre2)
@@ -580,7 +619,10 @@ APP_FILES = {
         @app.before_mount
         def before_mount (wac):
           log ("before_mount", os.getpid ())
-          logger = wac.logger
+          logger = wac.logger.get ("app")
+          # OR
+          logger = wac.logger.make_logger ("login", "daily")
+          logger.info ("before_mount")
           config = wac.config
           wac.register ("loginengine", SNSLoginEngine (logger))
           wac.register ("searcher", FulltextSearcher (wac.numthreads))
@@ -589,9 +631,20 @@ APP_FILES = {
         def before_remount (wac):
           wac.loginengine.reset ()
 
+        def create_cache (res):
+          d = {}
+          for row in res.data:
+            d [row.code] = row.name
+          app.store.set ('STATENAMES', d)
+
         @app.mounted
         def mounted (was):
           log ("mounted", os.getpid ())
+          was.db ('@mydb', callback = create_cache).execute ("select code, name from states;")
+
+        @app.route ("/states")
+        def states (was):
+          return was.API (app.store.get ('STATENAMES') or {})
 
         @app.mounted_or_reloaded
         def mounted_or_reloaded (was):
@@ -695,6 +748,7 @@ APP_FILES = {
           with skitai.preference () as pref:
             pref.use_reloader = True
             skitai.register_states ("weather-news", "cluster.num-nodes")
+            skitai.alias ("@mydb", skitai.DB_SQLITE3, os.path.join (HERE, "states.db"))
             skitai.mount ('/', './static')
             skitai.mount ('/other', 'other.py')
             skitai.mount ('/', app, pref)
@@ -704,10 +758,19 @@ APP_FILES = {
 }
 
 
+def make_states_db(root: Path) -> None:
+    with sqlite3.connect(root / "states.db") as db:
+        db.execute("create table states (code text, name text)")
+        db.executemany(
+            "insert into states values (?, ?)", [("CA", "California"), ("NY", "New York")]
+        )
+
+
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveClient, Path]]:
     root = tmp_path_factory.mktemp("single_app")
     write_tree(root, APP_FILES)
+    make_states_db(root)
     client = test_client(str(root / "app.py"), devel=False, args=["--workers", "2"])
     try:
         yield client, root
@@ -716,7 +779,7 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveC
 
 
 class TestImplicitMountServices:
-    """"You just import module from services ... __mount__ (app) will be automatically
+    """ "You just import module from services ... __mount__ (app) will be automatically
     executed on starting." (no app.mount () call in app.py)"""
 
     def test_imported_service_routes_are_mounted(self, app_server: tuple[LiveClient, Path]) -> None:
@@ -732,8 +795,11 @@ class TestImplicitMountServices:
         resp = session.get("/private", allow_redirects=False)
         assert resp.status_code in (301, 302, 303, 307)
         assert "/signin?next_url=" in resp.headers["location"]
-        resp = session.post("/signin", data={"username": "hans", "password": "secret",
-                                             "next_url": "/private"}, allow_redirects=False)
+        resp = session.post(
+            "/signin",
+            data={"username": "hans", "password": "secret", "next_url": "/private"},
+            allow_redirects=False,
+        )
         assert resp.status_code in (301, 302, 303, 307)
         assert resp.headers["location"].endswith("/private")
         assert session.get("/private").text == "private hans"
@@ -792,7 +858,9 @@ class TestAutoruns:
     def test_run_before_response_aborts(self, app_server: tuple[LiveClient, Path]) -> None:
         client, root = app_server
         assert client.get("/autorun?abort=1").text == "aborted by pre2"
-        lines = [line for line in read_log(root / "events.log") if line.endswith("/autorun?abort=1")]
+        lines = [
+            line for line in read_log(root / "events.log") if line.endswith("/autorun?abort=1")
+        ]
         assert "main /autorun?abort=1" not in lines
         assert lines[:2] == ["pre1 /autorun?abort=1", "pre2 /autorun?abort=1"]
 
@@ -820,10 +888,14 @@ class TestLifecycle:
         self, app_server: tuple[LiveClient, Path]
     ) -> None:
         client, _ = app_server
-        assert client.get("/register").text == (
-            "checked facebook; searched ipad with 4 threads"
-        )
+        assert client.get("/register").text == ("checked facebook; searched ipad with 4 threads")
         assert client.get("/other/").text == "searched news with 4 threads"
+
+    def test_mounted_corequest_with_callback(self, app_server: tuple[LiveClient, Path]) -> None:
+        client, _ = app_server
+        assert wait_for(
+            lambda: fresh_get(client, "/states").json() == {"CA": "California", "NY": "New York"}
+        )
 
     def test_start_order_per_worker(self, app_server: tuple[LiveClient, Path]) -> None:
         client, root = app_server
@@ -832,8 +904,12 @@ class TestLifecycle:
         pids = {line.split()[1] for line in lines if line.startswith("before_mount")}
         assert len(pids) == 2  # two workers
         for pid in pids:
-            mine = [line.split()[0] for line in lines if line.endswith(" " + pid)
-                    and line.split()[0] in ("before_mount", "mounted", "mounted_or_reloaded")]
+            mine = [
+                line.split()[0]
+                for line in lines
+                if line.endswith(" " + pid)
+                and line.split()[0] in ("before_mount", "mounted", "mounted_or_reloaded")
+            ]
             assert mine == ["before_mount", "mounted", "mounted_or_reloaded"]
 
 
@@ -845,8 +921,12 @@ class TestEvents:
         assert wait_for(lambda: "request:finished /events/fail" in read_log(root / "events.log"))
         lines = read_log(root / "events.log")
         ok = [line.split()[0] for line in lines if line.endswith("/events/ok")]
-        assert ok == ["request:before_start", "request:success", "request:teardown",
-                      "request:finished"]
+        assert ok == [
+            "request:before_start",
+            "request:success",
+            "request:teardown",
+            "request:finished",
+        ]
         assert "request:failed RuntimeError" in lines
         fail = [line.split()[0] for line in lines if line.endswith("/events/fail")]
         assert "request:success" not in fail
@@ -862,7 +942,7 @@ class TestEvents:
         client, root = app_server
         before = read_log(root / "events.log")
         assert client.post("/users2", json={"userid": "u-1"}).status_code == 200
-        new = read_log(root / "events.log")[len(before):]
+        new = read_log(root / "events.log")[len(before) :]
         assert new[-2:] == ["user-touched", "photo-updated"]
 
     def test_store(self, app_server: tuple[LiveClient, Path]) -> None:
@@ -873,9 +953,19 @@ class TestEvents:
     def test_maintain_and_broadcast(self, app_server: tuple[LiveClient, Path]) -> None:
         client, root = app_server
         # each worker's first maintenance run sees num-nodes change from 0 to a timestamp
-        assert wait_for(lambda: len({line.split()[1] for line in read_log(root / "events.log")
-                                     if line.startswith("cluster:num_nodes")}) == 2,
-                        timeout=5)
+        assert wait_for(
+            lambda: (
+                len(
+                    {
+                        line.split()[1]
+                        for line in read_log(root / "events.log")
+                        if line.startswith("cluster:num_nodes")
+                    }
+                )
+                == 2
+            ),
+            timeout=5,
+        )
 
     def test_maintain_names_unique(self, app_server: tuple[LiveClient, Path]) -> None:
         client, _ = app_server
@@ -884,16 +974,19 @@ class TestEvents:
 
 def test_lifecycle_shutdown_order(tmp_path: Path) -> None:
     write_tree(tmp_path, APP_FILES)
+    make_states_db(tmp_path)
     client = test_client(str(tmp_path / "app.py"), devel=False)
     try:
         assert client.get("/1").status_code == 200
     finally:
         client.stop()
-    names = [line.split()[0] for line in read_log(tmp_path / "events.log")
-             if line.split()[0] in ("before_mount", "mounted", "mounted_or_reloaded",
-                                    "before_umount", "umounted")]
-    assert names == ["before_mount", "mounted", "mounted_or_reloaded", "before_umount",
-                     "umounted"]
+    names = [
+        line.split()[0]
+        for line in read_log(tmp_path / "events.log")
+        if line.split()[0]
+        in ("before_mount", "mounted", "mounted_or_reloaded", "before_umount", "umounted")
+    ]
+    assert names == ["before_mount", "mounted", "mounted_or_reloaded", "before_umount", "umounted"]
 
 
 # =====================================================================================
@@ -1265,16 +1358,37 @@ class TestVueExample:
 
     def test_cors_origins_without_scheme(self, vue_server: LiveClient) -> None:
         for origin in ("http://127.0.0.1:5000", "http://127.0.0.1:8080"):
-            resp = vue_server.options("/api/v1/status", headers={
-                "Origin": origin, "Access-Control-Request-Method": "GET"})
+            resp = vue_server.options(
+                "/api/v1/status", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+            )
             assert resp.status_code in (200, 204), origin
             assert resp.headers.get("access-control-allow-origin") == origin
-        resp = vue_server.options("/api/v1/status", headers={
-            "Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
+        resp = vue_server.options(
+            "/api/v1/status",
+            headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "GET"},
+        )
         assert resp.headers.get("access-control-allow-origin") != "http://evil.example"
 
+    def test_production_flag(self, tmp_path: Path) -> None:
+        write_tree(tmp_path, VUE_FILES)
+        with test_client(str(tmp_path / "backend" / "serve.py"), devel=False,
+                         args=["---production"]) as client:  # fmt: skip
+            allowed = client.options(
+                "/api/v1/status",
+                headers={"Origin": "http://127.0.0.1:5000", "Access-Control-Request-Method": "GET"},
+            )
+            assert allowed.headers.get("access-control-allow-origin") == "http://127.0.0.1:5000"
+            dev = client.options(
+                "/api/v1/status",
+                headers={"Origin": "http://127.0.0.1:8080", "Access-Control-Request-Method": "GET"},
+            )
+            assert dev.status_code == 403
+
     def test_large_body_limit_accepted(self, vue_server: LiveClient) -> None:
-        resp = vue_server.post("/api/v1/echo", data=b"x" * (300 * 1024),
-                               headers={"Content-Type": "application/octet-stream"})
+        resp = vue_server.post(
+            "/api/v1/echo",
+            data=b"x" * (300 * 1024),
+            headers={"Content-Type": "application/octet-stream"},
+        )
         assert resp.status_code == 200
         assert resp.json()["size"] == 300 * 1024

@@ -6,11 +6,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from django_bridge.serve_script import collect_mounts, find_serve_script
 from skitai.testing import LiveClient, ServerProcess
@@ -95,3 +97,34 @@ def test_mounting_django_registers_the_project_alias(skitai_mounts: Any) -> None
     project = registry.get("@demo")
     assert project.kind in ("*sqlite3", "*postgresql")
     assert registry.get("@django").target == project.target or settings.DATABASES
+
+
+def test_runskitai_reload_restarts_on_code_change(demo_copy: Path) -> None:
+    port = _free_port()
+    command = [sys.executable, "manage.py", "runskitai", "--reload", "--port", str(port), "-s"]
+    server = ServerProcess(command, cwd=demo_copy, env=None, port=port)
+    try:
+        server.wait_ready(30)
+        client = LiveClient(f"http://127.0.0.1:{port}", server)
+        assert client.get("/api/v1/reloaded").status_code == 404
+        v1 = demo_copy / "webapi" / "v1.py"
+        original = v1.read_text()
+        v1.write_text(
+            original + '\n\n@app.route("/reloaded")\ndef reloaded(was):\n    return "yes"\n'
+        )
+        try:
+            deadline = time.monotonic() + 30
+            answer = None
+            while time.monotonic() < deadline:
+                try:
+                    answer = client.get("/api/v1/reloaded", timeout=2)
+                except requests.ConnectionError:
+                    answer = None
+                if answer is not None and answer.status_code == 200:
+                    break
+                time.sleep(0.3)
+            assert answer is not None and answer.text == "yes"
+        finally:
+            v1.write_text(original)
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
     python3 manage.py runskitai --port 8000
     python3 manage.py runskitai start|stop|status|restart
+    python3 manage.py runskitai --reload      # restart on code changes, like runserver
 
 The options are handed to ``serve.py`` as its command line, so the engine
 runs with the mounts and ``skitai.run`` settings the script defines (the
@@ -11,6 +12,8 @@ script.
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,10 @@ class Command(BaseCommand):
         parser.add_argument("-t", "--threads", type=int)
         parser.add_argument("-d", "--devel", action="store_true")
         parser.add_argument("-s", "--silent", action="store_true")
+        parser.add_argument(
+            "--reload", action="store_true",
+            help="restart the engine when a .py file of the project changes (Django's autoreload)",
+        )  # fmt: skip
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Build ``serve.py``'s argv from the options and run it."""
@@ -53,6 +60,24 @@ class Command(BaseCommand):
         argv += [f"--{flag}" for flag in ("devel", "silent") if options[flag]]
         if options["command"]:
             argv.append(options["command"])
+        if options["reload"]:
+            if options["command"]:
+                raise CommandError("--reload runs in the foreground only")
+            run_reloading(script, argv)
+            return
         status = run_serve_script(script, argv)
         if status:
             raise CommandError(f"{script} exited with status {status}", returncode=status)
+
+
+def run_reloading(script: Path, argv: list[str]) -> None:
+    """Run ``python3 script *argv`` and restart it whenever a ``.py`` file changes.
+
+    The project directory (the script's) is watched with ``watchfiles``; the
+    engine gets SIGINT and finishes its requests before the new one starts.
+    """
+    from watchfiles import PythonFilter, run_process
+
+    command = shlex.join([sys.executable, str(script.resolve()), *argv])
+    run_process(script.resolve().parent, target=command, target_type="command",
+                watch_filter=PythonFilter())  # fmt: skip
