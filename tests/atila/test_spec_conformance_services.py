@@ -972,12 +972,17 @@ class TestEvents:
         assert client.get("/maintain/duplicate").text == "refused"
 
 
-def test_lifecycle_shutdown_order(tmp_path: Path) -> None:
+def test_implicit_service_reload_and_shutdown_order(tmp_path: Path) -> None:
     write_tree(tmp_path, APP_FILES)
     make_states_db(tmp_path)
     client = test_client(str(tmp_path / "app.py"), devel=False)
     try:
         assert client.get("/1").status_code == 200
+        # "If you set app.use_reloader, theses services will be automatically reloaded"
+        time.sleep(0.3)
+        module = tmp_path / "services/boards/index.py"
+        module.write_text(module.read_text().replace('"found "', '"FOUND "'))
+        assert wait_for(lambda: client.get("/search?q=x").text == "FOUND x")
     finally:
         client.stop()
     names = [
@@ -986,7 +991,10 @@ def test_lifecycle_shutdown_order(tmp_path: Path) -> None:
         if line.split()[0]
         in ("before_mount", "mounted", "mounted_or_reloaded", "before_umount", "umounted")
     ]
-    assert names == ["before_mount", "mounted", "mounted_or_reloaded", "before_umount", "umounted"]
+    assert names == [
+        "before_mount", "mounted", "mounted_or_reloaded", "mounted_or_reloaded",
+        "before_umount", "umounted",
+    ]  # fmt: skip
 
 
 # =====================================================================================

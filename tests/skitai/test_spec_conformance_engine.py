@@ -171,6 +171,7 @@ PREF_FILES = {
           pref.config.urlfile = skitai.joinpath ("urls.txt")
           pref.set_static ('/static', 'myapp/static')
           pref.set_media ('/media', 'www-root/media')
+          pref.max_client_body_size = 1000
           skitai.mount ("/v1", "app_v1/app.py", "app", pref)
         skitai.run ()
     """,
@@ -209,6 +210,10 @@ PREF_FILES = {
                           prefA = c ["prefA"], prefB = c.prefB, urllist = c.urllist,
                           STATIC_ROOT = c.STATIC_ROOT, STATIC_URL = c.STATIC_URL,
                           MEDIA_ROOT = c.MEDIA_ROOT, MEDIA_URL = c.MEDIA_URL)
+
+        @app.route ("/echo", methods = ["POST"])
+        def echo (was):
+          return str (len (was.request.body or b""))
 
         @app.route ("/state")
         def state (was):
@@ -250,6 +255,11 @@ class TestRuntimeAppPreference:
     def test_config_hook_beside_app_py(self, pref_server: LiveClient) -> None:
         data = pref_server.get("/v1/prefs").json()
         assert data["urllist"] == [["a", "http://a.example"], ["b", "http://b.example"]]
+
+    def test_pref_max_client_body_size(self, pref_server: LiveClient) -> None:
+        octets = {"Content-Type": "application/octet-stream"}
+        assert pref_server.post("/v1/echo", data=b"x" * 900, headers=octets).text == "900"
+        assert pref_server.post("/v1/echo", data=b"x" * 2000, headers=octets).status_code == 413
 
     def test_registered_state_usable(self, pref_server: LiveClient) -> None:
         assert pref_server.get("/v1/state").text == "True"
