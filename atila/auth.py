@@ -221,9 +221,13 @@ def _unauthorized(method: str, realm: str, nonces: DigestNonces, message: str,
 
 def _check_basic(value: str, realm: str, provider: Callable[[str], Any]) -> User | None:
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
         return None
+    try:
+        decoded = raw.decode("utf-8")  # RFC 7617
+    except UnicodeDecodeError:
+        decoded = raw.decode("latin-1")  # what requests, curl and older browsers send
     username, sep, password = decoded.partition(":")
     if not sep:
         return None

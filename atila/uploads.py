@@ -178,7 +178,8 @@ class _MultipartReader:
     def on_header_end(self) -> None:
         assert self.part is not None
         name = self.header_field.decode("latin-1").strip().lower()
-        self.part.headers[name] = self.header_value.decode("utf-8", "replace").strip()
+        # latin-1 keeps every byte; parameters are decoded as UTF-8 once parsed
+        self.part.headers[name] = self.header_value.decode("latin-1").strip()
         self.header_field.clear()
         self.header_value.clear()
 
@@ -188,9 +189,9 @@ class _MultipartReader:
         disposition, params = parse_options_header(part.headers.get("content-disposition", ""))
         if disposition != b"form-data" or b"name" not in params:
             raise HTTPError(400, "multipart part without a form-data name")
-        part.name = params[b"name"].decode("utf-8", "replace")
+        part.name = _param_text(params[b"name"])
         if b"filename" in params:
-            part.filename = params[b"filename"].decode("utf-8", "replace")
+            part.filename = _param_text(params[b"filename"])
             part.content_type = part.headers.get("content-type") or part.content_type
             fd, part.path = tempfile.mkstemp(dir=self.tmpdir, prefix="atila-upload-")
             self.temp_paths.append(part.path)
@@ -232,6 +233,15 @@ class _MultipartReader:
             self.part.file.close()
         for path in self.temp_paths:
             _unlink_quietly(path)
+
+
+def _param_text(raw: bytes) -> str:
+    """A header parameter's text: browsers and HTTP libraries send UTF-8 (RFC 7578 4.2);
+    anything that is not valid UTF-8 is read as latin-1 (older clients)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 def _unlink_quietly(path: str) -> None:

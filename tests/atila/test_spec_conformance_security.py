@@ -63,6 +63,7 @@ app.users = {{
     "hansroh": ("1234", False),
     "admin": ("adminpw", False, {{"role": "root"}}),
     "enc": (ENCRYPTED, True, {{"role": "enc"}}),
+    "jürgen": ("pässwörd", False),
 }}
 
 # ---- Access Session
@@ -455,6 +456,16 @@ def partner_hello (was, name = "Hans Roh"):
 def partner_info (was):
   return was.API (name = was.request.user.name, info = was.request.user.info)
 
+# "If your server run with SSL, you can use app.authorization = "basic""
+partner2 = Atila ("partner2")
+partner2.authenticate = True
+partner2.authorization = "basic"
+partner2.users = {{"app": ("iamyourpartnerapp", 0, {{'role': 'root'}})}}
+
+@partner2.route ("/hello/<name>")
+def partner2_hello (was, name = "Hans Roh"):
+  return "Hello, %s" % name
+
 # ============================================================ (JWT) Bearer Authorization
 bearer = Atila ("bearer")
 bearer.securekey = {JWT_KEY!r}
@@ -468,6 +479,11 @@ def predict (was):
 @bearer.route ("/make")
 def bearer_make (was):
   return was.encode_jwt ({{"username": "hansroh", "exp": time.time () + 3600}})
+
+@bearer.route ("/session-set")
+def bearer_session_set (was):
+  was.session.set ("a", "from another key")
+  return "ok"
 
 bearer2 = Atila ("bearer2")
 bearer2.securekey = {JWT_KEY!r}
@@ -603,6 +619,7 @@ if __name__ == "__main__":
   skitai.mount ("/", app)
   skitai.mount ("/authhandler", app_ah)
   skitai.mount ("/partner", partner)
+  skitai.mount ("/partner2", partner2)
   skitai.mount ("/bearer", bearer)
   skitai.mount ("/bearer2", bearer2)
   skitai.mount ("/jwtperm", jwtperm)
@@ -664,9 +681,9 @@ def live(root_dir: Path) -> Iterator[LiveClient]:
     for name, text in TEMPLATES.items():
         path = root_dir / "templates" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
     script = root_dir / "serve.py"
-    script.write_text(SERVE)
+    script.write_text(SERVE, encoding="utf-8")
     client = test_client(str(script), devel=False)
     try:
         yield client
@@ -856,6 +873,12 @@ def test_session_tampered_or_foreign_cookie_is_empty(browser: LiveClient) -> Non
     forged = LiveClient(browser.base_url)
     forged.cookies.set("ATLSES", flipped)
     r = forged.get("/session/read", params={"key": "a"})
+    assert r.json()["value"] is None and r.json()["exists"] is False
+    # a session sealed with another securekey (the bearer app's) is not this app's
+    other_key = set_cookies(browser.get("/bearer/session-set"))["ATLSES"]["value"]
+    foreign_key = LiveClient(browser.base_url)
+    foreign_key.cookies.set("ATLSES", other_key)
+    r = foreign_key.get("/session/read", params={"key": "a"})
     assert r.json()["value"] is None and r.json()["exists"] is False
     # a sealed value made for another purpose (the CSRF cookie) is not a session
     csrf_value = set_cookies(browser.get("/csrf/form"))["ATLCSRF"]["value"]
@@ -1157,6 +1180,11 @@ def test_predefined_parameter_values(live: LiveClient, method: str, uid: str, le
         assert r.json() == {"uid": int(uid) if uid.isdigit() else uid, "method": method}
 
 
+@pytest.mark.parametrize("method", ["DELETE", "POST", "PATCH", "PUT"])
+def test_notme_refused_before_any_handler(live: LiveClient, method: str) -> None:
+    assert live.request(method, "/cond/episodes/notme").status_code == 421  # no token at all
+
+
 def test_predefined_me_needs_an_authorized_user(live: LiveClient) -> None:
     r = live.get("/cond/episodes/me")
     assert "uid" not in r.text  # handler's err answered, route not run
@@ -1338,6 +1366,9 @@ def test_digest_on_specific_methods(live: LiveClient, path: str) -> None:
     assert any("MD5" in c for c in found)
     r = live.get(path, auth=HTTPDigestAuth("hansroh", "1234"))
     assert r.status_code == 200 and r.text == "Hello, world"
+    r = live.head(path, auth=HTTPDigestAuth("hansroh", "1234"))
+    assert r.status_code == 200 and r.content == b""
+    assert live.options(path).status_code in (200, 204)  # no credentials for OPTIONS
     assert live.get(path, auth=HTTPDigestAuth("hansroh", "wrong")).status_code == 401
     assert live.get(path, auth=HTTPDigestAuth("nobody", "1234")).status_code == 401
     # Basic credentials do not satisfy a digest route
@@ -1590,3 +1621,36 @@ def test_session_mount_without_name_is_the_default_session(browser: LiveClient) 
     r = browser.get("/named/default")
     assert set(set_cookies(r)) == {"ATLSES"}
     assert browser.get("/session/read", params={"key": "back_to_default"}).json()["value"] is True
+
+
+@pytest.mark.parametrize("filename", ["한글 파일.txt", "résumé (1).pdf", "My Report.txt"])
+def test_upload_keeps_ordinary_names(browser: LiveClient, filename: str) -> None:
+    r = browser.post(
+        "/upload/info", data={"이름": "값 é"}, files={"file": (filename, b"x", "text/plain")}
+    )
+    assert r.status_code == 200 and r.json()["name"] == filename
+    assert r.json()["others"] == {"이름": "값 é"}
+
+
+def test_non_ascii_credentials(live: LiveClient) -> None:
+    utf8 = base64.b64encode("jürgen:pässwörd".encode()).decode()
+    r = live.get("/basic/you", headers={"Authorization": "Basic " + utf8})
+    assert r.status_code == 200, r.text  # RFC 7617: UTF-8
+    # requests encodes Basic credentials as latin-1
+    assert live.get("/basic/you", auth=HTTPBasicAuth("jürgen", "pässwörd")).status_code == 200
+    assert live.get("/hello/x", auth=HTTPDigestAuth("jürgen", "pässwörd")).status_code == 200
+
+
+def test_non_ascii_session_and_messages(browser: LiveClient) -> None:
+    browser.get("/session/set", params={"key": "name", "value": "한글 é"})
+    assert browser.get("/session/read", params={"key": "name"}).json()["value"] == "한글 é"
+    browser.get("/mbox/send", params={"msg": "안녕 <b>"})
+    r = browser.get("/showmsg", params={"name": "é"})
+    assert "info: 안녕 &lt;b&gt;" in r.text and "Messages To é," in r.text
+
+
+def test_app_authorization_basic_for_entire_app(live: LiveClient) -> None:
+    r = live.get("/partner2/hello/x")
+    assert r.status_code == 401 and challenges(r)[0].startswith("Basic ")
+    auth = HTTPBasicAuth("app", "iamyourpartnerapp")
+    assert live.get("/partner2/hello/x", auth=auth).text == "Hello, x"

@@ -155,6 +155,16 @@ def cached (was):
 def throw_in_template (was):
   return was.render ("throw.html")
 
+app.users = {"hansroh": ("1234", False)}
+
+@app.route ("/protected", authenticate = "basic")
+def protected (was):
+  return "inside"
+
+@app.route ("/post-only", methods = ["POST"])
+def post_only (was):
+  return "posted"
+
 @app.route ("/gone")
 def gone (was):
   raise was.Error ("404 Not Found", "this page is gone")
@@ -164,6 +174,10 @@ def gone (was):
 def chameleon (was):
   app.r.who = "r-value"
   return was.render ("page.pt", title = "T & <U>", rows = [{"id": 1, "name": "<a>"}, {"id": 2, "name": "b"}])
+
+@app.route ("/unicode")
+def unicode_page (was, ext = "html"):
+  return was.render ("unicode." + ext, text = "한글 é €")
 
 @app.route ("/ptal")
 def chameleon_ptal (was):
@@ -421,6 +435,8 @@ FILES = {
         </root>
         """,
     "templates/cached.html": "version one",
+    "templates/unicode.html": "<p>{{ text }} — ✓</p>",
+    "templates/unicode.pt": "<p>${text} — ✓</p>",
     "templates/throw.html": """\
         {% if true %}
           {{ was.response.throw ("503 Service Unavailable") }}
@@ -451,10 +467,10 @@ def live(root_dir: Path) -> Iterator[LiveClient]:
     for name, text in FILES.items():
         path = root_dir / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
     (root_dir / "media").mkdir(exist_ok=True)
-    (root_dir / "app.py").write_text(APP)
-    (root_dir / "serve.py").write_text(SERVE)
+    (root_dir / "app.py").write_text(APP, encoding="utf-8")
+    (root_dir / "serve.py").write_text(SERVE, encoding="utf-8")
     client = test_client(str(root_dir / "serve.py"), devel=False)
     try:
         yield client
@@ -750,3 +766,24 @@ def test_minify_applies_to_chameleon(live: LiveClient, prefix: str) -> None:
     assert "\n\n" not in r.text and "    <p>" not in r.text
     if prefix == "/minify":
         assert "Hello Chameleon" in r.text
+
+
+@pytest.mark.parametrize("ext", ["html", "pt"])
+def test_non_ascii_templates(live: LiveClient, ext: str) -> None:
+    r = live.get("/unicode", params={"ext": ext})
+    assert r.status_code == 200, r.text
+    assert "charset=utf-8" in r.headers["Content-Type"].lower()
+    assert r.content.decode("utf-8") == "<p>한글 é € — ✓</p>"
+
+
+def test_error_templates_keep_protocol_headers(live: LiveClient) -> None:
+    """A custom error page must not drop WWW-Authenticate (401) or Allow (405)."""
+    r = live.get("/protected", headers=HTML)
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic ")
+    assert "<h1>401 " in r.text and 'class="default"' in r.text
+    assert live.get("/protected", auth=("hansroh", "1234")).text == "inside"
+    r = live.get("/post-only", headers=HTML)
+    assert r.status_code == 405
+    assert "POST" in r.headers["Allow"]
+    assert 'class="default"' in r.text

@@ -561,7 +561,7 @@ def test_readme_limit_errors_live(tmp_path: Path) -> None:
             return [b"ok"]
 
         skitai.mount ("/", application)
-        skitai.run (max_client_body_size = 1000)
+        skitai.run (max_client_body_size = 1000, header_timeout = 0.5, max_connections = 3)
     """
         },
     )
@@ -570,6 +570,47 @@ def test_readme_limit_errors_live(tmp_path: Path) -> None:
         assert client.get("/", headers={"X-Big": "b" * 70000}).status_code == 431
         assert client.post("/", data=b"x" * 2000).status_code == 413
         assert client.post("/", data=b"x" * 900).status_code == 200
+        port = client.port or 0
+        client.close()
+        smuggling = [
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            b"GET / HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            b"GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n",
+        ]
+        for raw in smuggling:
+            status, closed = raw_exchange(port, raw)
+            assert (status, closed) == (400, True), raw
+        # header_timeout: a request head not complete in time gets 408, connection closed
+        status, closed = raw_exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n")
+        assert (status, closed) == (408, True)
+        # max_connections: one more connection than allowed gets 503
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        try:
+            time.sleep(0.2)
+            status, closed = raw_exchange(port, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert (status, closed) == (503, True)
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def raw_exchange(port: int, raw: bytes) -> tuple[int, bool]:
+    """Send ``raw``; return the response status and whether the server then closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(raw)
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                return (int(data.split()[1]) if data else 0), False
+            if not chunk:
+                break
+            data += chunk
+    return int(data.split()[1]), True
 
 
 def test_readme_running_your_own_app(tmp_path: Path) -> None:
