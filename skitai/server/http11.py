@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: Parsed requests allowed to wait behind the one being answered.
 MAX_PIPELINE = 16
+#: Seconds a connection refused with 503 (over ``max_connections``) is drained before closing.
+OVER_LIMIT_LINGER = 2.0
 #: Seconds a never-used connection may still send its request once draining.
 SHUTDOWN_FIRST_REQUEST_GRACE = 1.0
 
@@ -62,6 +64,7 @@ class HttpProtocol(asyncio.Protocol):
         #: close once the exchanges in the pipeline are answered
         self.closing = False
         self._pending_error: ProtocolError | None = None
+        self._over_limit = False
         self._reading_paused = False
         # parser state of the request being received
         self._url = b""
@@ -89,10 +92,25 @@ class HttpProtocol(asyncio.Protocol):
             self.scheme = "https"
         self._idle_since = monotonic()
         if not self.state.add_connection(self):
-            self.transport.write(
-                _simple_response("503 Service Unavailable", "server is at its connection limit")
-            )
-            self.transport.close()
+            self._refuse_over_limit()
+
+    def _refuse_over_limit(self) -> None:
+        """Answer 503 to a connection over ``max_connections``, then close it gently.
+
+        The client may already be sending its request: closing at once with
+        unread data would make the kernel send a reset that can destroy the 503
+        before the client reads it.  So the write side is shut, what arrives is
+        discarded, and the socket is closed shortly after (lingering close).
+        """
+        self.closing = True
+        self._over_limit = True
+        transport = self.transport
+        transport.write(
+            _simple_response("503 Service Unavailable", "server is at its connection limit")
+        )
+        if transport.can_write_eof():
+            transport.write_eof()
+        self.loop.call_later(OVER_LIMIT_LINGER, transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.lost = True
@@ -124,6 +142,8 @@ class HttpProtocol(asyncio.Protocol):
         await self._drain_waiter
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self._over_limit:
+            return  # refused with 503: drain and discard until the linger ends
         # Timestamps are exact (one clock read per chunk): the coarse clock of
         # ServerState can be up to a tick old and would cut timeouts short.
         self._last_data = monotonic()

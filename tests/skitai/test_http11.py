@@ -753,16 +753,17 @@ def test_connection_limit(serve: Callable[..., LiveClient]) -> None:
             assert response.status == 503
             assert response.header("Connection") == "close"
             third.assert_closed()
+        with Connection(client.port) as eager:
+            # A client that sends its request at once still reads the 503 (no reset).
+            eager.send(request("GET", "/hello"))
+            assert eager.response().status == 503
         assert first.request("GET", "/hello").status == 200
     # once the two are closed (the server notices soon), new connections are served again
     deadline = time.monotonic() + READ_TIMEOUT
     while True:
         with Connection(client.port) as conn:
-            try:
-                conn.send(request("GET", "/hello"))
-                status = conn.response().status
-            except ConnectionError:  # refused before our request was read
-                status = 503
+            conn.send(request("GET", "/hello"))
+            status = conn.response().status
         if status == 200:
             break
         assert status == 503 and time.monotonic() < deadline, status
