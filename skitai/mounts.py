@@ -27,6 +27,16 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from skitai.mount_targets import (
+    Loaded,
+    MountError,
+    abspath,
+    basename_label,
+    callable_label,
+    describe,
+    load_string,
+    module_label,
+)
 from skitai.preference import Preference
 from skitai.types import ConfigurableApp, RoutableApp, WSGIApp
 
@@ -47,15 +57,7 @@ APP_ATTRIBUTES = ("app", "application")
 #: Submodule of a package tried when the package itself has no app attribute
 #: (the seed's ``myapp/wsgi.py`` layout).
 _APP_SUBMODULE = "wsgi"
-#: Trailing module name parts skipped when naming a mount after its module.
-_GENERIC_NAMES = frozenset({"wsgi", "app", "application", "__init__"})
-_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
 _SLASHES = re.compile(r"/{2,}")
-_NOT_WORD = re.compile(r"\W")
-
-
-class MountError(ValueError):
-    """A ``mount`` target or argument that cannot be turned into a mount."""
 
 
 def normalize_point(point: str) -> str:
@@ -84,18 +86,18 @@ def normalize_mount_args(
     another type.
     """
     if len(args) > 2:
-        raise MountError(f"mount {_describe(target)}: expected at most a name and a preference")
+        raise MountError(f"mount {describe(target)}: expected at most a name and a preference")
     found: dict[type, Any] = {}
     for value in (*args, name, pref):
         kind = next((t for t in (str, Preference) if isinstance(value, t)), None)
         if kind is None and value is not None:
             raise MountError(
-                f"mount {_describe(target)}: expected an app name (str) or a Preference, "
+                f"mount {describe(target)}: expected an app name (str) or a Preference, "
                 f"got {value!r}"
             )
         if kind in found:
             what = "name" if kind is str else "preference"
-            raise MountError(f"mount {_describe(target)}: {what} given twice")
+            raise MountError(f"mount {describe(target)}: {what} given twice")
         if kind is not None:
             found[kind] = value
     return found.get(str), found.get(Preference)
@@ -318,13 +320,13 @@ class MountTable:
         added = []
         for url, root in pref.static_mounts:
             point = normalize_point(url)
-            directory = os.path.realpath(_abspath(root, base))
+            directory = os.path.realpath(abspath(root, base))
             if any(
                 m.point == point and m.static is not None and m.static.root == directory
                 for m in self._mounts
             ):
                 continue
-            mount = Mount(point, None, _static_files(directory), _basename(directory), pref)
+            mount = Mount(point, None, _static_files(directory), basename_label(directory), pref)
             added.append(self._append(mount))
         return added
 
@@ -332,29 +334,19 @@ class MountTable:
 # -- building a mount -------------------------------------------------------
 
 
-@dataclass
-class _Loaded:
-    """What a string target names: a module (and maybe its app attribute) or a directory."""
-
-    label: str
-    module: ModuleType | None = None
-    attr: str | None = None
-    static_root: str | None = None
-
-
 def _build_mount(
     point: str, target: Any, name: str | None, pref: Preference | None, base: str
 ) -> Mount:
     """Turn ``target`` into the main mount of :meth:`MountTable.add`."""
     if isinstance(target, str):
-        loaded = _load_string(target, base)
+        loaded = load_string(target, base)
     elif isinstance(target, ModuleType):
-        loaded = _Loaded(_module_label(target.__name__), module=target)
+        loaded = Loaded(module_label(target.__name__), module=target)
     elif callable(target):
-        return _app_mount(point, target, name or _callable_label(target), pref)
+        return _app_mount(point, target, name or callable_label(target), pref)
     else:
         raise MountError(
-            f"cannot mount {_describe(target)} at {point}: expected a WSGI callable, a module, "
+            f"cannot mount {describe(target)} at {point}: expected a WSGI callable, a module, "
             "a .py file, 'module:app' or a directory"
         )
     if loaded.static_root is not None:
@@ -411,7 +403,7 @@ def _app_from_module(
         tried = ([name] if name is not None else []) + list(APP_ATTRIBUTES)
         where = f" (nor its {_APP_SUBMODULE!r} submodule)" if hasattr(module, "__path__") else ""
         raise MountError(
-            f"cannot mount {_describe(module)}: no attribute "
+            f"cannot mount {describe(module)}: no attribute "
             f"{' or '.join(repr(t) for t in tried)} in module {module.__name__!r}{where}"
         )
     return _callable_attribute(holder, found), False
@@ -436,7 +428,7 @@ def _callable_attribute(module: ModuleType, attr: str) -> WSGIApp:
         app = getattr(module, attr)
     except AttributeError:
         raise MountError(
-            f"cannot mount {_describe(module)}: no attribute {attr!r} in module {module.__name__!r}"
+            f"cannot mount {describe(module)}: no attribute {attr!r} in module {module.__name__!r}"
         ) from None
     if not callable(app):
         raise MountError(
@@ -454,198 +446,6 @@ def _static_files(directory: str) -> StaticFiles:
 
 
 # -- string targets -----------------------------------------------------------
-
-
-def _load_string(spec: str, base: str) -> _Loaded:
-    """Interpret a string target (see :meth:`MountTable.add`)."""
-    left, attr = _split_attribute(spec)
-    if not left:
-        raise MountError(f"cannot mount {spec!r}: empty target")
-    dotted = _DOTTED_NAME.match(left) is not None
-    if left.endswith(".py") or (attr is not None and not dotted):
-        module, label = _load_path(left, spec, base)
-        return _Loaded(label, module=module, attr=attr)
-    candidate = _abspath(left, base)
-    if dotted and not (os.path.isdir(candidate) and not _is_package_dir(candidate)):
-        module = _import_dotted(left, spec, base)
-        return _Loaded(_module_label(left), module=module, attr=attr)
-    if os.path.isdir(candidate):
-        return _Loaded(_basename(candidate), static_root=candidate)
-    raise MountError(
-        f"cannot mount {spec!r}: no directory {candidate}; expected a directory, a .py file, "
-        "'module:app' or an importable module name"
-    )
-
-
-def _split_attribute(spec: str) -> tuple[str, str | None]:
-    """``"pkg/wsgi:application"`` -> ``("pkg/wsgi", "application")``."""
-    left, colon, right = spec.rpartition(":")
-    if colon and left and right.isidentifier():
-        return left, right
-    return spec, None
-
-
-def _load_path(left: str, spec: str, base: str) -> tuple[ModuleType, str]:
-    """Import the file or package directory ``left`` names; return it and its label."""
-    path = _abspath(left, base)
-    if not path.endswith(".py"):
-        if os.path.isfile(path + ".py"):
-            path += ".py"
-        elif _is_package_dir(path):
-            path = os.path.join(path, "__init__.py")
-        else:
-            raise MountError(f"cannot mount {spec!r}: neither {path}.py nor package {path} exists")
-    elif not os.path.isfile(path):
-        raise MountError(f"cannot mount {spec!r}: file {path} not found")
-    importlib.invalidate_caches()
-    dotted, root = _package_module_name(path)
-    if dotted is not None:
-        return _import_package_file(path, dotted, root, spec), _module_label(dotted)
-    directory, filename = os.path.split(path)
-    stem = filename[: -len(".py")]
-    _ensure_sys_path(directory)
-    label = _basename(directory) if stem in _GENERIC_NAMES else stem
-    return _import_lone_file(path, stem), label
-
-
-def _package_module_name(path: str) -> tuple[str | None, str]:
-    """Dotted name of ``path`` inside its package, and the directory above the top package.
-
-    The name is None when the file is not inside a package (or a directory
-    name is not an identifier), the root is then the file's directory.
-    """
-    directory, filename = os.path.split(path)
-    stem = filename[: -len(".py")]
-    parts = [] if stem == "__init__" else [stem]
-    root = directory
-    while _is_package_dir(root) and os.path.dirname(root) != root:
-        parts.insert(0, os.path.basename(root))
-        root = os.path.dirname(root)
-    if root == directory or not all(part.isidentifier() for part in parts):
-        return None, directory
-    return ".".join(parts), root
-
-
-def _import_package_file(path: str, dotted: str, root: str, spec: str) -> ModuleType:
-    """Import ``dotted`` from ``root`` and check it is the file ``path``."""
-    _ensure_sys_path(root)
-    module = importlib.import_module(dotted)
-    if not _same_file(getattr(module, "__file__", None), path):
-        raise MountError(
-            f"cannot mount {spec!r}: module name {dotted!r} already refers to "
-            f"{getattr(module, '__file__', None)}"
-        )
-    return module
-
-
-def _import_lone_file(path: str, stem: str) -> ModuleType:
-    """Import a file that is not in a package, reusing a module already loaded from it.
-
-    It is imported under its own name when that name finds this very file;
-    otherwise (the name is taken, e.g. a ``json.py``) under a private unique
-    name, so it never shadows another module.
-    """
-    for loaded in (sys.modules.get(stem), sys.modules.get("__main__")):
-        if loaded is not None and _same_file(getattr(loaded, "__file__", None), path):
-            return loaded
-    if stem.isidentifier() and stem not in sys.modules:
-        found = importlib.util.find_spec(stem)
-        if found is not None and _same_file(found.origin, path):
-            return importlib.import_module(stem)
-    return _exec_file(path, _unique_module_name(stem))
-
-
-def _exec_file(path: str, module_name: str) -> ModuleType:
-    """Execute ``path`` as module ``module_name`` (registered in ``sys.modules``)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise MountError(f"cannot mount {path!r}: not a loadable Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
-
-
-def _unique_module_name(stem: str) -> str:
-    """A module name for ``stem`` not yet in ``sys.modules``."""
-    base = "_skitai_mount_" + _NOT_WORD.sub("_", stem)
-    name, number = base, 1
-    while name in sys.modules:
-        number += 1
-        name = f"{base}_{number}"
-    return name
-
-
-def _import_dotted(dotted: str, spec: str, base: str) -> ModuleType:
-    """Import ``dotted``, also from ``base`` when its top package or module is there."""
-    top = dotted.partition(".")[0]
-    if os.path.isfile(os.path.join(base, top + ".py")) or os.path.isdir(os.path.join(base, top)):
-        _ensure_sys_path(base)
-        importlib.invalidate_caches()
-    try:
-        return importlib.import_module(dotted)
-    except ModuleNotFoundError as exc:
-        missing = exc.name or ""
-        if missing and (dotted == missing or dotted.startswith(missing + ".")):
-            raise MountError(
-                f"cannot mount {spec!r}: no module named {missing!r} "
-                f"(and no directory {os.path.join(base, dotted)})"
-            ) from exc
-        raise
-
-
-# -- small helpers ------------------------------------------------------------
-
-
-def _ensure_sys_path(directory: str) -> None:
-    """Put ``directory`` first on ``sys.path`` unless it is already there."""
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-
-
-def _abspath(path: str, base: str) -> str:
-    """``path`` made absolute against ``base`` (``~`` expanded)."""
-    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))
-
-
-def _is_package_dir(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "__init__.py"))
-
-
-def _same_file(a: str | None, b: str) -> bool:
-    return a is not None and os.path.realpath(a) == os.path.realpath(b)
-
-
-def _basename(path: str) -> str:
-    return os.path.basename(path.rstrip(os.sep)) or path
-
-
-def _module_label(dotted: str) -> str:
-    """Mount name for a module: its last name part that is not generic (``myapp.wsgi`` -> myapp)."""
-    parts = dotted.split(".")
-    while len(parts) > 1 and parts[-1] in _GENERIC_NAMES:
-        parts.pop()
-    return parts[-1]
-
-
-def _callable_label(app: Any) -> str:
-    """Mount name for a callable: its ``__name__``, else its class name in lower case."""
-    name = getattr(app, "__name__", None)
-    if isinstance(name, str) and name.isidentifier():
-        return name
-    return type(app).__name__.lower()
-
-
-def _describe(target: Any) -> str:
-    """A short description of a mount target for error messages."""
-    if isinstance(target, ModuleType):
-        return f"module {target.__name__!r}"
-    text = repr(target)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _covers(shorter: Mount, longer: Mount) -> bool:
