@@ -86,9 +86,10 @@ class _ContextBody:
 
 def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse:
     """Answer one WSGI request: status, headers and body iterable, or a deferral."""
-    request = Request(environ, int(app.config.MAX_UPLOAD_SIZE))
+    config = app.config  # item access: an AttrDict attribute read costs a failed lookup
+    request = Request(environ, int(config["MAX_UPLOAD_SIZE"]))
     request.security = RequestSecurity(app, request)
-    request.upload_dir = app.config.get("UPLOAD_TEMP_DIR")
+    request.upload_dir = config.get("UPLOAD_TEMP_DIR")
     context = _context(app, environ)
     was = Was(app, request, responses.Response(context))
     context.error_renderer = partial(_render_error, app, was)
@@ -208,7 +209,7 @@ def _route_and_call(app: Atila, was: Was) -> Any:
     endpoint = route.endpoint
     request.route = route
     request.routed = route.handler
-    request.routable = _describe_route(route, app)
+    request.routable = partial(_describe_route, route, app)  # made when read
     request.PARAMS = AttrDict(resolved.params)
     request.DEFAULT = AttrDict(endpoint.signature.defaults)
     if request.method == "OPTIONS":
@@ -283,13 +284,14 @@ def _default_error(
 
 
 def _context(app: Atila, environ: dict[str, Any]) -> responses.ResponseContext:
+    config = app.config
     return responses.ResponseContext.from_environ(
         environ,
-        debug=bool(app.debug),
-        json_encoder=app.config.JSON_ENCODER,
-        pretty_json=bool(app.config.PRETTY_JSON),
-        static_root=app.config.get("STATIC_ROOT"),
-        static_url=app.config.STATIC_URL,
+        bool(app.debug),
+        config["JSON_ENCODER"],
+        bool(config["PRETTY_JSON"]),
+        config.get("STATIC_ROOT"),
+        config["STATIC_URL"],
     )
 
 
@@ -336,7 +338,9 @@ def _finish(app: Atila, was: Was, result: Any) -> WSGIResult:
     request = was.request
     try:
         status, headers, body = _build(app, was, result)
-        headers = [*headers, *request.security.response_headers(int(status[:3]))]
+        cookies = request.security.response_headers(int(status[:3]))
+        if cookies:
+            headers = [*headers, *cookies]
     except Exception as exc:  # noqa: BLE001 - a response that cannot be built is an error
         status, headers, body = _build_error(app, was, exc, sys.exc_info())
     origin = request.env.get("HTTP_ORIGIN")

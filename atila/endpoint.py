@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atila.hooks import Hook, run_autoruns
-from atila.parameters import HandlerSignature, Inspection, bind_arguments, merge_args
+from atila.parameters import HandlerSignature, Inspection, bind_arguments, bind_merged, merge_args
 
 __all__ = ["Endpoint", "call_endpoint", "describe_rules", "pipe_endpoint"]
 
@@ -90,8 +90,10 @@ def _scope_params(request: Any, source: str, supplied: dict[str, Any]) -> Mappin
 def _inspect(request: Any, endpoint: Endpoint, supplied: dict[str, Any]) -> dict[str, Any]:
     """Run the inspections that apply to the method; return all converted values."""
     converted: dict[str, Any] = {}
+    method = request.method
     for inspection in endpoint.inspections:
-        if inspection.applies_to(request.method):
+        only = inspection.method
+        if only is None or only == method:
             params = _scope_params(request, inspection.source, supplied)
             converted.update(inspection.check(params))
     return converted
@@ -111,13 +113,15 @@ def call_endpoint(was: Any, endpoint: Endpoint) -> Any:
             return content
     body = request.DATA
     query = request.query
+    params = request.PARAMS
+    # merged once: for the inspections, the handler's arguments and ARGS
+    supplied = merge_args(params, query, body) if (query or body) else params
     converted: dict[str, Any] = {}
     if endpoint.inspections:
-        supplied = merge_args(request.PARAMS, query, body)
         converted = _inspect(request, endpoint, supplied)
-    kwargs = bind_arguments(endpoint.signature, request.PARAMS, query, body)
+    kwargs = bind_merged(endpoint.signature, supplied)
     if converted:
-        request.ARGS.update(converted)
+        request.args_of(supplied).update(converted)
         for name, value in converted.items():
             if name in kwargs:
                 kwargs[name] = value

@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import operator
 import re
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from atila.converters import (
+    CONVERSION_ERRORS,
+    NAMED_CONVERTERS,
+    TYPE_CONVERTERS,
+    to_number,
+)
 from atila.errors import ParameterError
 
 # Each rule of an Inspection is compiled into a Checker: it reads the parameter
@@ -153,128 +157,6 @@ def _manyof_checker(group: tuple[str, ...]) -> Checker:
     return check
 
 
-# ---- value converters: return the converted value or raise ValueError/TypeError
-
-_INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*")
-_FLOAT_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
-_EMAIL_RE = re.compile(
-    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off"})
-
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and _INT_RE.fullmatch(value):
-        return int(value)
-    raise ValueError(value)
-
-
-def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, int | float) or (isinstance(value, str) and _FLOAT_RE.fullmatch(value)):
-        number = float(value)
-        if math.isfinite(number):
-            return number
-    raise ValueError(value)
-
-
-def _to_number(value: Any) -> int | float:
-    try:
-        return _to_int(value)
-    except ValueError:
-        return _to_float(value)
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE:
-            return True
-        if word in _FALSE:
-            return False
-    raise ValueError(value)
-
-
-def _to_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    if isinstance(value, dict):
-        return value
-    raise ValueError(value)
-
-
-def _to_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",")] if value.strip() else []
-    raise ValueError(value)
-
-
-def _to_str(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise ValueError(value)
-
-
-def _to_email(value: Any) -> str:
-    if isinstance(value, str) and len(value) <= 254 and _EMAIL_RE.fullmatch(value):
-        return value
-    raise ValueError(value)
-
-
-def _to_uuid_text(value: Any) -> str:
-    uuid.UUID(_to_str(value))
-    return value
-
-
-def _to_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(_to_str(value))
-
-
-def _empty_to_none(value: Any) -> Any:
-    return None if isinstance(value, str) and not value else value
-
-
-# name -> (converter, what the value must be, applied to each item of a list)
-_CONVERTERS: dict[str, tuple[Callable[[Any], Any], str, bool]] = {
-    "nones": (_empty_to_none, "", False),
-    "lists": (_to_list, "be a list", False),
-    "ints": (_to_int, "be an integer", True),
-    "floats": (_to_float, "be a number", True),
-    "booleans": (_to_bool, "be a boolean", True),
-    "dicts": (_to_dict, "be an object", False),
-    "strings": (_to_str, "be a string", True),
-    "emails": (_to_email, "be an email address", True),
-    "uuids": (_to_uuid_text, "be a UUID", True),
-}
-_TYPE_CONVERTERS: dict[type, Callable[[Any], Any]] = {
-    int: _to_int,
-    float: _to_float,
-    bool: _to_bool,
-    dict: _to_dict,
-    list: _to_list,
-    str: _to_str,
-    uuid.UUID: _to_uuid,
-}
-_CONVERSION_ERRORS = (ValueError, TypeError, ArithmeticError)
-
-
 def _convert_param(name: str, convert: Callable[[Any], Any], each: bool, must: str) -> Checker:
     def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
         value = _current(params, out, name)
@@ -286,14 +168,14 @@ def _convert_param(name: str, convert: Callable[[Any], Any], each: bool, must: s
                 if each and isinstance(value, list)
                 else (convert(value))
             )
-        except _CONVERSION_ERRORS:
+        except CONVERSION_ERRORS:
             raise ParameterError(name, f"parameter {name} must {must}") from None
 
     return check
 
 
 def _named_converter(kind: str, name: str) -> Checker:
-    convert, must, each = _CONVERTERS[kind]
+    convert, must, each = NAMED_CONVERTERS[kind]
     return _convert_param(name, convert, each, must)
 
 
@@ -304,7 +186,7 @@ def _is_type_spec(spec: Any) -> bool:
 
 
 def _type_converter(kind: type) -> Callable[[Any], Any]:
-    known = _TYPE_CONVERTERS.get(kind)
+    known = TYPE_CONVERTERS.get(kind)
     if known is not None:
         return known
 
@@ -328,7 +210,7 @@ def _type_checker(key: str, spec: type | list[type] | tuple[type, ...]) -> Check
         for converter in converters:
             try:
                 return converter(value)
-            except _CONVERSION_ERRORS:
+            except CONVERSION_ERRORS:
                 continue
         raise ValueError(value)
 
@@ -412,7 +294,7 @@ def _notags_converter(name: str) -> Checker:
 def _coerce(value: Any, like: Any) -> Any:
     """A string compared with a number is read as a number (query strings are text)."""
     if isinstance(value, str) and isinstance(like, int | float) and not isinstance(like, bool):
-        return _to_number(value)
+        return to_number(value)
     return value
 
 
@@ -420,7 +302,7 @@ def _member(value: Any, options: Any) -> bool:
     if isinstance(value, str) and not isinstance(options, str):
         if any(isinstance(o, int | float) and not isinstance(o, bool) for o in options):
             try:
-                value = _to_number(value)
+                value = to_number(value)
             except ValueError:
                 pass
     return value in options
@@ -577,6 +459,8 @@ class Inspection:
         if normalized not in DATA_SCOPES and normalized not in METHOD_SCOPES:
             raise ValueError(f"unknown inspect scope {scope!r}")
         self.scope: str = normalized
+        #: the only method this inspection runs for (None: every method)
+        self.method: str | None = normalized if normalized in METHOD_SCOPES else None
         #: which parameter dict the caller passes to :meth:`check`
         self.source: str = "ARGS" if normalized in METHOD_SCOPES else normalized
         checkers: list[Checker] = []
@@ -607,9 +491,7 @@ class Inspection:
 
     def applies_to(self, method: str) -> bool:
         """Whether this inspection runs for a request with ``method``."""
-        if self.scope in METHOD_SCOPES:
-            return method.upper() == self.scope
-        return True
+        return self.method is None or method.upper() == self.method
 
     def check(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Validate ``params`` (the scope's dict); return the converted values.

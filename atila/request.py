@@ -123,12 +123,16 @@ class Request:
         self.command: str = self.method.lower()
         self.script_name: str = environ.get("SCRIPT_NAME", "")
         raw_path: str = environ.get("PATH_INFO", "")
-        try:
-            self.path: str = raw_path.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            self.path = raw_path
+        if raw_path.isascii():  # latin-1 -> UTF-8 changes nothing
+            self.path: str = raw_path
+        else:
+            try:
+                self.path = raw_path.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                self.path = raw_path
         self.query_string: str = environ.get("QUERY_STRING", "")
-        self.version: str = environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1"
+        protocol = environ.get("SERVER_PROTOCOL", "HTTP/1.1")
+        self.version: str = "1.1" if protocol == "HTTP/1.1" else protocol.partition("/")[2] or "1.1"
         self.scheme: str = environ.get("wsgi.url_scheme", "http")
         self._headers: Headers | None = None
         self.max_body = max_body
@@ -136,7 +140,8 @@ class Request:
         self.routed: Any = None
         #: The matched :class:`atila.routing.Route` (None before routing or on 404).
         self.route: Any = None
-        self.routable: dict[str, Any] = {}
+        #: a dict, or a callable making it on first read of :attr:`routable`
+        self._routable: Any = {}
         self.PARAMS: AttrDict = AttrDict()
         self.DEFAULT: AttrDict = AttrDict()
         self._args: AttrDict | None = None
@@ -145,6 +150,7 @@ class Request:
         self._form: AttrDict | None = None
         self._json: Any = _MISSING
         self._data: AttrDict | None = None
+        self._content_type: str | None = None
         #: ``(method_name, params)`` when this is an XML-RPC call (see atila.xmlrpc).
         self.xmlrpc: tuple[str, tuple[Any, ...]] | None = None
         #: :class:`atila.security.RequestSecurity`, attached by the app
@@ -155,6 +161,20 @@ class Request:
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.uri}>"
+
+    @property
+    def routable(self) -> dict[str, Any]:
+        """The matched route's description (``methods``, ``content_types``, ``options``,
+        ``mntopt``, ``route``); made on first read."""
+        value = self._routable
+        if callable(value):
+            value = self._routable = value()
+        return value  # type: ignore[no-any-return]
+
+    @routable.setter
+    def routable(self, value: Any) -> None:
+        """Set the description, or a zero-argument callable that makes it when read."""
+        self._routable = value
 
     # -- URL ---------------------------------------------------------------
 
@@ -228,7 +248,12 @@ class Request:
 
     def get_content_type(self) -> str:
         """The body's media type, lower case, without parameters (``""`` when none)."""
-        return str(self.env.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+        media_type = self._content_type
+        if media_type is None:
+            raw = self.env.get("CONTENT_TYPE")
+            media_type = str(raw).split(";", 1)[0].strip().lower() if raw else ""
+            self._content_type = media_type
+        return media_type
 
     def get_main_type(self) -> str:
         """``application`` of ``application/json``."""
@@ -300,9 +325,10 @@ class Request:
     def FORM(self) -> AttrDict:  # noqa: N802 - spec name
         """The url-encoded form body as a dict (empty for other bodies)."""
         if self._form is None:
-            if self.get_content_type() == MULTIPART_TYPE and self._has_body():
+            content_type = self.get_content_type()
+            if content_type == MULTIPART_TYPE and self._has_body():
                 self._form = AttrDict(self._read_multipart())
-            elif self.get_content_type() == FORM_TYPE and self._has_body():
+            elif content_type == FORM_TYPE and self._has_body():
                 text = self.body.decode("utf-8", "replace")
                 self._form = AttrDict(parse_query(text))
             else:
@@ -368,8 +394,16 @@ class Request:
     def ARGS(self) -> AttrDict:  # noqa: N802 - spec name
         """Every parameter: URL, query string, body, then defaults for the rest."""
         if self._args is None:
+            self._args = self.args_of(merge_args(self.PARAMS, self.query, self.DATA))
+        return self._args
+
+    def args_of(self, supplied: Mapping[str, Any]) -> AttrDict:
+        """:attr:`ARGS` made from ``supplied`` (what :meth:`supplied` returns, computed
+        by the caller already): the defaults, then ``supplied``; kept as ``ARGS``
+        unless it was made already."""
+        if self._args is None:
             merged = AttrDict(self.DEFAULT)
-            merged.update(merge_args(self.PARAMS, self.query, self.DATA))
+            merged.update(supplied)
             self._args = merged
         return self._args
 

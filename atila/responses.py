@@ -77,17 +77,33 @@ class ResponseContext:
     error_renderer: ErrorRenderer | None = None
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, Any], **app_settings: Any) -> ResponseContext:
+    def from_environ(
+        cls,
+        environ: Mapping[str, Any],
+        debug: bool = False,
+        json_encoder: str = jsonenc.DEFAULT_ENCODER,
+        pretty_json: bool = False,
+        static_root: str | None = None,
+        static_url: str = "/",
+        **more: Any,
+    ) -> ResponseContext:
         """Fill the request fields from a WSGI ``environ``; app settings by keyword."""
-        return cls(
-            method=environ.get("REQUEST_METHOD", "GET").upper(),
-            accept=environ.get("HTTP_ACCEPT", ""),
-            if_none_match=environ.get("HTTP_IF_NONE_MATCH"),
-            if_modified_since=environ.get("HTTP_IF_MODIFIED_SINCE"),
-            range=environ.get("HTTP_RANGE"),
-            if_range=environ.get("HTTP_IF_RANGE"),
-            static_dirs=getattr(environ.get("skitai.context"), "static_dirs", ()),
-            **app_settings,
+        get = environ.get
+        engine = get("skitai.context")
+        return cls(  # positional, in field order: this runs for every request
+            get("REQUEST_METHOD", "GET").upper(),
+            get("HTTP_ACCEPT", ""),
+            debug,
+            json_encoder,
+            pretty_json,
+            get("HTTP_IF_NONE_MATCH"),
+            get("HTTP_IF_MODIFIED_SINCE"),
+            static_root,
+            static_url,
+            () if engine is None else getattr(engine, "static_dirs", ()),
+            get("HTTP_RANGE"),
+            get("HTTP_IF_RANGE"),
+            **more,
         )
 
     @property
@@ -172,7 +188,8 @@ class Response:
 
     def set_header(self, name: str, value: Any) -> None:
         """Set ``name`` to ``value``, replacing earlier values; ``None`` deletes it."""
-        remove_header(self.headers, name)
+        if self.headers:
+            remove_header(self.headers, name)
         if value is not None:
             self.headers.append((name, str(value)))
 
@@ -494,7 +511,11 @@ def build_response(
             body = _error_page(status, detail, exc_info, ctx)
     status, chunks, length = _render_body(body, status, headers, ctx)
     code = int(status[:3])
-    if code == 200 and ctx.method in ("GET", "HEAD"):
+    if (
+        code == 200
+        and (ctx.if_none_match or ctx.if_modified_since)  # else never fresh (is_fresh)
+        and ctx.method in ("GET", "HEAD")
+    ):
         etag = get_header(headers, "ETag")
         modified = get_header(headers, "Last-Modified")
         if (etag or modified) and is_fresh(ctx, etag, to_timestamp(modified), None):

@@ -99,6 +99,12 @@ class Route:
     #: Parts of the pattern: literal strings and :class:`Param` objects.
     parts: tuple[str | Param, ...] = ()
 
+    def __post_init__(self) -> None:
+        # what match() converts, worked out once
+        self._int_names = tuple(p.name for p in self.params if p.kind == "int")
+        self._float_names = tuple(p.name for p in self.params if p.kind == "float")
+        self._has_optional = any(p.optional for p in self.params)
+
     @property
     def catch_all(self) -> bool:
         """True for ``"/<path:p>"``: every path of the mount (an SPA's fallback route)."""
@@ -138,11 +144,17 @@ class Route:
         found = self.regex.match(path)
         if found is None:
             return None
-        values: dict[str, Any] = {}
-        for param in self.params:
-            raw = found.group(param.name)
+        values: dict[str, Any] = found.groupdict()
+        if self._has_optional:  # an optional parameter left out is not passed
+            values = {name: raw for name, raw in values.items() if raw is not None}
+        for name in self._int_names:
+            raw = values.get(name)
+            if raw is not None and raw.isdigit():
+                values[name] = int(raw)
+        for name in self._float_names:
+            raw = values.get(name)
             if raw is not None:
-                values[param.name] = param.convert(raw)
+                values[name] = float(raw)
         return values
 
     @property
@@ -311,7 +323,7 @@ def _bucket_key(route: Route) -> str:
     return _WILDCARD  # a parameter inside the first segment, as in "/item-<id>"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Match:
     """A route and the URL parameters it matched."""
 
@@ -413,14 +425,20 @@ class RouteTable:
         """
         if not path and not script_name:
             path = "/"
-        status = self.blocked(path)
-        if status is not None:
-            return Blocked(status)
+        if self._blocks:
+            status = self.blocked(path)
+            if status is not None:
+                return Blocked(status)
         if path == "" and "" not in self._static and "/" in self._static:
             return Redirect(script_name + "/")
         if path == "/" and not script_name and "/" not in self._static and "" in self._static:
             path = ""
         allowed: list[str] = []
+        static = self._static.get(path)
+        if static is not None:  # the common case first, without the generator
+            for route in static:
+                if route.allows(method) or method == "OPTIONS":
+                    return Match(route, {})
         for route, params in self.candidates(path):
             if route.allows(method) or method == "OPTIONS":
                 return Match(route, params)
