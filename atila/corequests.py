@@ -344,6 +344,13 @@ class DeferredResponse:
         self._start_response: Callable[..., Any] | None = None
         self._body: Iterable[bytes] | None = None
 
+    @property
+    def resume_on_loop(self) -> bool:
+        """True when :meth:`resume` runs no handler code that may block (an ``async
+        def`` handler's result, a ``was.Map`` of corequests): Skitai may then build
+        the response on the event loop, without a hand-off to a handler thread."""
+        return bool(getattr(self.pending, "resume_on_loop", False))
+
     def bind(self, start_response: Callable[..., Any]) -> DeferredResponse:
         """Remember the WSGI ``start_response`` to call once the response is known."""
         self._start_response = start_response

@@ -164,6 +164,9 @@ class _Streamed:
 class AsyncCall(Pending):
     """An ``async def`` handler's coroutine, running on the worker's loop."""
 
+    #: the response is built on the loop the handler ran on (see DeferredResponse)
+    resume_on_loop = True
+
     def __init__(self, coro: Any, hub: Corequests) -> None:
         self.task = hub.coroutine(coro)
 

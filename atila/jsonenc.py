@@ -162,7 +162,15 @@ def dumps(obj: Any, encoder: str = DEFAULT_ENCODER, pretty: bool = False) -> str
 
     ``pretty=True`` indents with 2 spaces (``app.config.PRETTY_JSON``).
     """
-    return get_encoder(encoder, pretty).encode(obj)
+    key = (encoder, bool(pretty))
+    encode = _ENCODE.get(key)
+    if encode is None:
+        encode = _ENCODE[key] = get_encoder(encoder, pretty).encode
+    return encode(obj)
+
+
+#: ``(style, pretty)`` -> the bound ``encode`` of its encoder (``dumps`` runs per request)
+_ENCODE: dict[tuple[str, bool], Callable[[Any], str]] = {}
 
 
 __all__ = ["DEFAULT_ENCODER", "ENCODER_NAMES", "dumps", "get_encoder"]

@@ -76,6 +76,12 @@ class Map(Pending):
     def _pending(self) -> list[Pending]:
         return [*self.unnamed, *(v for v in self.named.values() if isinstance(v, Pending))]
 
+    @property
+    def resume_on_loop(self) -> bool:
+        """True when every corequest is a plain task (or group of them): building the
+        JSON then runs no handler code that could block (no ``then`` callback)."""
+        return all(_plain(item) for item in self._pending())
+
     def on_ready(self, fn: Callable[[], None]) -> None:
         timeout = self.options.get("__timeout")
         if timeout is None:
@@ -129,6 +135,12 @@ class Map(Pending):
             was.response.set_mtime(_dotted(payload, mtime), max_age=maxage)
         elif maxage:
             was.response.set_header("Cache-Control", f"max-age={maxage}")
+
+
+def _plain(item: Pending) -> bool:
+    if type(item) is Task:
+        return True
+    return type(item) is TaskGroup and all(_plain(task) for task in item)
 
 
 def _ready_or_timeout(value: Pending) -> None:

@@ -308,8 +308,12 @@ class API(dict):  # type: ignore[type-arg]
     """
 
     def __init__(self, status_or_data: Any = None, /, **data: Any) -> None:
+        if status_or_data is None and "__data_dict__" not in data:  # was.API(a=1, b=2)
+            self.status: str | None = None
+            dict.update(self, data)
+            return
         payload = data.pop("__data_dict__", None)
-        self.status: str | None = None
+        self.status = None
         if isinstance(status_or_data, str | int) and not isinstance(status_or_data, bool):
             self.status = status_line(status_or_data)
         elif isinstance(status_or_data, Mapping):

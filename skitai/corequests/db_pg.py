@@ -45,6 +45,11 @@ CANCEL_TIMEOUT = 2.0
 Statement = str | Sequence[str]
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _is_disconnect(exc: BaseException, conn: Any) -> bool:
     """True when ``exc`` means the connection is gone (not an SQL error)."""
     if isinstance(exc, psycopg2.InterfaceError):
@@ -62,6 +67,15 @@ class AsyncConnection:
         self.loop = loop
         #: True once it has served a statement
         self.used = False
+        #: True while a statement (or a cancel) runs on it
+        self.busy = False
+        # The socket stays registered with the loop between statements (no
+        # add_reader/remove_reader pair per statement); ``_readable`` wakes the
+        # statement waiting for it, or notes that an idle connection died.
+        self._fd = -1
+        self._waiter: asyncio.Future[None] | None = None
+        self._dead = False
+        self._poller: Any = None
 
     @classmethod
     async def connect(cls, dsn: str, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
@@ -71,7 +85,7 @@ class AsyncConnection:
         try:
             await conn._poll()
         except BaseException:
-            raw.close()
+            conn.close()
             raise
         return conn
 
@@ -82,21 +96,19 @@ class AsyncConnection:
             state = raw.poll()
             if state == ext.POLL_OK:
                 return
-            fd = raw.fileno()
-            waiter = loop.create_future()
-
-            def wake(fut: asyncio.Future[None] = waiter) -> None:
-                if not fut.done():
-                    fut.set_result(None)
-
             if state == ext.POLL_READ:
-                loop.add_reader(fd, wake)
+                if self._fd < 0:
+                    self._fd = raw.fileno()
+                    loop.add_reader(self._fd, self._readable)
+                waiter = self._waiter = loop.create_future()
                 try:
                     await waiter
                 finally:
-                    loop.remove_reader(fd)
+                    self._waiter = None
             elif state == ext.POLL_WRITE:
-                loop.add_writer(fd, wake)
+                fd = raw.fileno()
+                waiter = loop.create_future()
+                loop.add_writer(fd, _wake, waiter)
                 try:
                     await waiter
                 finally:
@@ -104,9 +116,31 @@ class AsyncConnection:
             else:  # pragma: no cover - psycopg2 documents only these states
                 raise psycopg2.OperationalError(f"bad poll state {state}")
 
+    def _readable(self) -> None:
+        """The socket is readable (event loop): wake the waiting statement, if any."""
+        waiter = self._waiter
+        if waiter is not None:
+            if not waiter.done():
+                waiter.set_result(None)
+            return
+        # Nothing waits for it (readiness is level-triggered): stop watching until
+        # the next wait; an idle connection that becomes readable has died.
+        self._unwatch()
+        if not self.busy:
+            self._dead = True
+
+    def _unwatch(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            try:
+                self.loop.remove_reader(fd)
+            except (RuntimeError, ValueError, OSError):  # loop closed at shutdown
+                pass
+
     async def execute(self, sql: Statement, params: Any = None) -> DataSet:
         """Run ``sql`` (a statement, or a list run as one transaction) and read its rows."""
         self.used = True
+        self.busy = True
         if not isinstance(sql, str):
             sql = "BEGIN;\n" + ";\n".join(str(s) for s in sql) + ";\nCOMMIT;"
             params = None
@@ -141,6 +175,7 @@ class AsyncConnection:
 
     async def cancel(self) -> bool:
         """Cancel the running statement; True when the connection is usable again."""
+        self.busy = True
         try:
             await self.loop.run_in_executor(None, self.raw.cancel)
             await asyncio.wait_for(self._poll(), CANCEL_TIMEOUT)
@@ -153,14 +188,17 @@ class AsyncConnection:
     def stale(self) -> bool:
         """True when an idle connection is dead: the server closed it or sent a
         termination notice (an idle connection has nothing to read)."""
-        if self.raw.closed:
+        if self._dead or self.raw.closed:
             return True
-        poller = select.poll()
-        poller.register(self.raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = select.poll()
+            poller.register(self.raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
         return bool(poller.poll(0))
 
     def close(self) -> None:
         """Close the connection (never raises)."""
+        self._unwatch()
         try:
             self.raw.close()
         except psycopg2.Error:  # pragma: no cover - closing a broken connection
@@ -226,6 +264,7 @@ class PgPool:
                 return
 
     def _release(self, conn: AsyncConnection) -> None:
+        conn.busy = False
         if self._closed or conn.raw.closed:
             conn.close()
             self._slot_freed()

@@ -189,7 +189,7 @@ class Task(Pending):
         self._loop = loop
         #: the asyncio task when it was started from the loop thread itself
         self._running = running
-        self.meta: dict[str, Any] = dict(meta or {})
+        self.meta: dict[str, Any] = dict(meta) if meta else {}
         self._filter = filter
         self._timeout = timeout
         self._data: Any = _UNSET

@@ -22,6 +22,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
+from asyncio import _get_running_loop
 from urllib.parse import unquote_to_bytes
 
 from ..types import Environ, ExcInfo, WSGIApp
@@ -270,8 +271,61 @@ class WSGIContainer:
             return False
         resume = result.resume  # type: ignore[attr-defined]
         resubmit = self.resubmit
-        on_ready(lambda: resubmit(self._run, exchange, app, response, resume))
+        if getattr(result, "resume_on_loop", False):
+            loop = exchange.protocol.loop
+
+            def ready() -> None:
+                if _get_running_loop() is loop:  # fired on the loop: no thread hand-off
+                    self._resume_on_loop(exchange, app, response, resume)
+                else:
+                    resubmit(self._run, exchange, app, response, resume)
+
+            on_ready(ready)
+        else:
+            on_ready(lambda: resubmit(self._run, exchange, app, response, resume))
         return True
+
+    def _resume_on_loop(
+        self,
+        exchange: Exchange,
+        app: WSGIApp,
+        response: _Response,
+        resume: Callable[[], Iterable[bytes]],
+    ) -> None:
+        """Finish a deferred body that allows it (``resume_on_loop``) on the event loop.
+
+        A whole body (list or tuple) is answered here; anything else (a stream,
+        a file, a body cut short) goes on to a handler thread, since sending it
+        may wait for the client.
+        """
+        result: Iterable[bytes] | None = None
+        try:
+            result = resume()
+            if self._defer(exchange, app, response, result):
+                result = None
+                return
+            if isinstance(result, (list, tuple)) and response.status is not None:
+                body = b"".join(result)
+                if response.remaining is None or len(body) >= response.remaining:
+                    exchange.respond(response.status, response.headers, response.clip(body))
+                    return
+            produced, result = result, None
+            assert self.resubmit is not None
+            self.resubmit(self._run, exchange, app, response, lambda: produced)
+        except ClientDisconnected:
+            exchange.threadsafe_abort()
+        except ProtocolError as error:
+            self._fail(exchange, response, error.status, str(error), log=False)
+        except Exception:
+            logger.exception("error in WSGI application %s", _app_name(app))
+            self._fail(exchange, response, "500 Internal Server Error", "Internal Server Error")
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    logger.exception("error closing WSGI response of %s", _app_name(app))
 
     def _send(self, exchange: Exchange, response: _Response, result: Iterable[bytes]) -> None:
         if isinstance(result, FileWrapper) and not response.sent:

@@ -71,6 +71,27 @@ def test_parse_query() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["a", "=", "&&a=1&&", "=x&=y", "a+b=c+d", "%41%2B=%2b%zz", "k=%ED%95", "a=b=c", "x=;y=1",
+     "%20+%20=+", "é=ü&é=%C3%BC"],
+)  # fmt: skip
+def test_parse_query_agrees_with_parse_qsl(query: str) -> None:
+    """The inlined parser gives what ``parse_qsl(keep_blank_values=True)`` gives."""
+    from urllib.parse import parse_qsl
+
+    expected: dict[str, Any] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        previous = expected.get(key)
+        if key not in expected:
+            expected[key] = value
+        elif isinstance(previous, list):
+            previous.append(value)
+        else:
+            expected[key] = [previous, value]
+    assert parse_query(query) == expected
+
+
 def test_merge_args_lists_duplicates_and_body_beats_query() -> None:
     url = {"id": "5"}
     query = {"topic": "python", "id": "6", "q": "x"}
