@@ -51,7 +51,10 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     """Aware datetimes converted to UTC; naive ones taken as UTC already."""
     if value.tzinfo is None:
         return value
-    return value.astimezone(_UTC).replace(tzinfo=None)
+    offset = value.utcoffset()
+    if offset is None:  # a tzinfo that does not know: as astimezone, local time
+        return value.astimezone(_UTC).replace(tzinfo=None)
+    return (value - offset).replace(tzinfo=None)
 
 
 def _seconds(value: dt.datetime | dt.time) -> str:
@@ -61,6 +64,8 @@ def _seconds(value: dt.datetime | dt.time) -> str:
 
 def _utcoffset(value: dt.datetime) -> str:
     value = _as_utc(value)
+    if value.year >= 1000:  # isoformat pads the year to 4 digits, %Y does not
+        return value.isoformat(" ") + "+00"  # the same text, without strftime
     return f"{value:%Y-%m-%d} {_seconds(value)}+00"
 
 

@@ -434,11 +434,20 @@ class RouteTable:
         if path == "/" and not script_name and "/" not in self._static and "" in self._static:
             path = ""
         allowed: list[str] = []
+        # the common cases first, without the candidates() generator: the first
+        # route a static path or the path's bucket has, when it allows the method
         static = self._static.get(path)
-        if static is not None:  # the common case first, without the generator
+        if static is not None:
             for route in static:
                 if route.allows(method) or method == "OPTIONS":
                     return Match(route, {})
+        elif path.startswith("/"):
+            for route in self._buckets.get(path[1:].split("/", 1)[0], ()):
+                params = route.match(path)
+                if params is not None:
+                    if route.allows(method) or method == "OPTIONS":
+                        return Match(route, params)
+                    break  # a route of another method: the full search lists them
         for route, params in self.candidates(path):
             if route.allows(method) or method == "OPTIONS":
                 return Match(route, params)

@@ -12,6 +12,11 @@ share its SQLite database, 2 worker processes x 4 threads each:
   ``benchmarks/apps/django_bench_urls.py``: the same admin at ``/admin/`` and
   the photos list API as a plain Django view.
 
+Both sides run the demo's settings (``demo/settings.py``: persistent database
+connections, ``CONN_MAX_AGE`` 600), verify the same JWT, load the same active
+user with one query, run the same ``values(...)`` photo query and answer the
+same rows (``created`` in ISO 8601); the check compares every field.
+
 wrk sends the session cookie and the bearer token with every request.  Routes
 and targets (issue 10): ``/admin/photos/photo/`` (the changelist) skitai /
 gunicorn >= 1.0, ``/api/v1/<uid>/photos`` skitai / gunicorn >= 2.0; also
@@ -154,7 +159,9 @@ def make_check(headers: list[str], api_path: str) -> object:
                 ok = False
                 continue
             rows = json.loads(body)["rows"]
-            listings[server.name] = [(r["id"], r["uid"], r["title"], r["image_url"]) for r in rows]
+            listings[server.name] = [
+                (r["id"], r["uid"], r["title"], r["image_url"], r["created"]) for r in rows
+            ]
         if ok and len({json.dumps(v) for v in listings.values()}) != 1:
             print("the photo lists differ")
             ok = False

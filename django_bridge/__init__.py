@@ -24,7 +24,7 @@ package has no side effects and does not import Django.
 from .aliases import alias, sync_aliases
 from .mount import wsgi_application
 from .project import locate_settings, setup
-from .queryset import compile_queryset, instances
+from .queryset import compile_queryset, instances, values_of
 from .token_route import add_token_route
 from .tokens import decode_token, issue_token
 from .users import (
@@ -56,5 +56,6 @@ __all__ = [
     "setup",
     "user_from_session",
     "user_from_token",
+    "values_of",
     "wsgi_application",
 ]

@@ -23,11 +23,14 @@ from typing import Any
 
 from skitai.corequests import DB_PGSQL, DB_SQLITE3, Alias
 
-__all__ = ["compile_queryset", "enable", "instances", "queryset_adapter"]
+__all__ = ["compile_queryset", "enable", "instances", "queryset_adapter", "values_of"]
 
 _PYFORMAT = re.compile(r"%%|%s")
 _NO_ROWS = {DB_PGSQL: "SELECT 1 WHERE false", DB_SQLITE3: "SELECT 1 WHERE 0"}
 _VENDORS = {DB_PGSQL: "postgresql", DB_SQLITE3: "sqlite"}
+#: Attribute of a QuerySet holding ``(using, compiler)`` from its last compilation, so
+#: :func:`instances`/:func:`values_of` convert its rows without compiling it again.
+_COMPILED = "_django_bridge_compiled"
 
 
 def _is_queryset(obj: Any) -> bool:
@@ -57,10 +60,12 @@ def compile_queryset(
     vendor = connections[using].vendor
     if _VENDORS.get(kind) != vendor:
         raise TypeError(f"a {vendor} QuerySet cannot run on a {kind} alias")
+    compiler = query.get_compiler(using=using)
     try:
-        sql, params = query.get_compiler(using=using).as_sql()
+        sql, params = compiler.as_sql()
     except EmptyResultSet:
         return _NO_ROWS[kind], ()
+    setattr(queryset, _COMPILED, (using, compiler))
     if kind == DB_SQLITE3:
         sql = _qmark(sql)
     return sql, tuple(params)
@@ -99,8 +104,7 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
         raise TypeError("instances() needs a model QuerySet, not values()/values_list()")
     dataset = task.raw(timeout)
     using = queryset.db
-    compiler = queryset.query.get_compiler(using=using)
-    compiler.as_sql()  # sets up select, klass_info and annotation_col_map
+    compiler = _compiler(queryset, using)
     klass_info = compiler.klass_info
     select, annotations = compiler.select, compiler.annotation_col_map or {}
     fields = klass_info["select_fields"]
@@ -119,3 +123,36 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
     if queryset._prefetch_related_lookups:
         prefetch_related_objects(found, *queryset._prefetch_related_lookups)
     return found
+
+
+def _compiler(queryset: Any, using: str) -> Any:
+    """The SQL compiler that ran ``queryset`` (set up by ``as_sql()``), or a new one."""
+    compiled = getattr(queryset, _COMPILED, None)
+    if compiled is not None and compiled[0] == using:
+        return compiled[1]
+    compiler = queryset.query.get_compiler(using=using)
+    compiler.as_sql()  # sets up select, klass_info and annotation_col_map
+    return compiler
+
+
+def values_of(queryset: Any, task: Any, timeout: float | None = None) -> list[dict[str, Any]]:
+    """The rows of ``values(...)`` ``queryset`` from ``task`` as ``QuerySet.values()`` gives them.
+
+    Dicts named as ``values()`` names them, with Django's field conversions
+    (an aware ``datetime`` for a ``DateTimeField`` on SQLite too), but no model
+    instances: the cheap way to answer a list as JSON.
+    """
+    from django.db.models.query import ValuesIterable
+
+    if queryset._iterable_class is not ValuesIterable:
+        raise TypeError("values_of() needs a values(...) QuerySet")
+    raw = list(task.raw(timeout).raw)
+    if not raw:
+        return []
+    query = queryset.query
+    names = [*query.extra_select, *query.values_select, *query.annotation_select]
+    compiler = _compiler(queryset, queryset.db)
+    return [
+        dict(zip(names, row, strict=True))
+        for row in compiler.results_iter(results=[raw])
+    ]

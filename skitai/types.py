@@ -82,6 +82,13 @@ class DeferredBody(Protocol):
     and returns the real body, or another ``DeferredBody`` to wait again.
     Servers that do not know this protocol simply iterate the object, which
     waits and then yields the real body (so the app stays plain WSGI).
+
+    Optional: a true ``resume_on_loop`` attribute says that ``resume()`` runs
+    no code that may block (the app only builds the response from finished
+    corequests).  When ``fn`` then fires on the worker's event loop, Skitai
+    calls ``resume()`` right there and sends a whole (list or tuple) body
+    without handing the request to a handler thread; other bodies (streams,
+    files) still go out from a handler thread.
     The worker's corequest hub is ``environ["skitai.corequests"]``
     (:class:`skitai.corequests.Corequests`).
     """

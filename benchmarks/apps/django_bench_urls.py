@@ -13,6 +13,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from photos.models import Photo
 
+#: The demo's ``webapi.rules.PHOTO_FIELDS``: both sides run the same query.
+PHOTO_FIELDS = ("id", "owner_id", "title", "image_url", "created")
+
 
 def plaintext(request: HttpRequest) -> HttpResponse:
     """Readiness check of the benchmark harness."""
@@ -37,9 +40,9 @@ def photos(request: HttpRequest, uid: int) -> JsonResponse:
     if uid != user.pk and not user.has_perm("photos.view_photo"):
         return JsonResponse({"message": "permission denied"}, status=403)
     rows = [
-        {"id": p.id, "uid": p.owner_id, "title": p.title, "image_url": p.image_url,
-         "created": p.created}
-        for p in Photo.objects.filter(owner_id=uid)
+        {"id": p["id"], "uid": p["owner_id"], "title": p["title"], "image_url": p["image_url"],
+         "created": p["created"].isoformat()}
+        for p in Photo.objects.filter(owner_id=uid).values(*PHOTO_FIELDS)
     ]  # fmt: skip
     return JsonResponse({"rows": rows})
 

@@ -80,6 +80,13 @@ else:
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
     }
 
+# Persistent database connections (one per handler thread), reused across requests
+# instead of a connect + close per request; broken ones are still dropped at the
+# start/end of each request (Django's request_started/finished, which the Atila
+# services send too).  DJANGO_CONN_MAX_AGE=0 restores a connection per request.
+for _database in DATABASES.values():
+    _database["CONN_MAX_AGE"] = int(os.environ.get("DJANGO_CONN_MAX_AGE", "600"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

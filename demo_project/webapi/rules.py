@@ -20,13 +20,28 @@ validate_url = URLValidator(schemes=["http", "https"])
 
 
 def photo_row(photo: Photo) -> dict[str, Any]:
-    """A photo as the API shows it."""
+    """A photo as the API shows it (``created``: ISO 8601, ``datetime.isoformat``)."""
     return {
         "id": photo.id,
         "uid": photo.owner_id,
         "title": photo.title,
         "image_url": photo.image_url,
-        "created": photo.created,
+        "created": photo.created.isoformat(),
+    }
+
+
+#: The columns of a photo in a list: ``Photo.objects....values(*PHOTO_FIELDS)``.
+PHOTO_FIELDS = ("id", "owner_id", "title", "image_url", "created")
+
+
+def photo_value_row(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`photo_row` of a ``values(*PHOTO_FIELDS)`` row (lists need no model instances)."""
+    return {
+        "id": values["id"],
+        "uid": values["owner_id"],
+        "title": values["title"],
+        "image_url": values["image_url"],
+        "created": values["created"].isoformat(),
     }
 
 

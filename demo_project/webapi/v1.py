@@ -24,7 +24,7 @@ from photos.models import Photo
 import atila
 import django_bridge
 
-from .rules import photo_row, resolve_uid, validate_url
+from .rules import PHOTO_FIELDS, photo_row, photo_value_row, resolve_uid, validate_url
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
@@ -56,7 +56,7 @@ def photos(was: Any, uid: int | str, **DATA: Any) -> Any:  # noqa: N803 - spec n
             found = Photo.objects.exclude(owner_id=user.pk)
         else:
             found = Photo.objects.filter(owner_id=uid)
-        return was.API(rows=[photo_row(photo) for photo in found])
+        return was.API(rows=[photo_value_row(row) for row in found.values(*PHOTO_FIELDS)])
     if was.request.method == "DELETE":
         Photo.objects.filter(owner_id=uid).delete()
         return was.API("205 Reset Content")

@@ -24,7 +24,7 @@ from photos.models import Photo
 import atila
 import django_bridge
 
-from .rules import photo_row, resolve_uid
+from .rules import PHOTO_FIELDS, photo_row, photo_value_row, resolve_uid
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
@@ -42,10 +42,13 @@ def photos_of(was: Any, uid: int | str) -> Any:
 @app.permission_required()
 def photos(was: Any, uid: int | str) -> Any:
     """The photos of user ``uid``, newest first."""
-    query = photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id")
+    query = (
+        photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id").values(*PHOTO_FIELDS)
+    )
 
     def respond(was: Any, task: Any) -> Any:
-        return was.API(rows=[photo_row(photo) for photo in django_bridge.instances(query, task)])
+        rows = django_bridge.values_of(query, task)
+        return was.API(rows=[photo_value_row(row) for row in rows])
 
     return was.db("@django").execute(query).then(respond)
 

@@ -2,7 +2,10 @@
 
 :class:`PgPool` keeps up to ``max_conns`` connections per alias and worker.
 A query borrows one, sends the statement, and waits for the socket with
-``loop.add_reader``/``add_writer`` — no thread is involved.  psycopg2's
+``loop.add_reader``/``add_writer`` — no thread is involved; a connection's
+socket stays registered for reading while it lives (no reader added and
+removed per statement), so a pooled connection that turns readable while
+idle is known dead at once.  psycopg2's
 asynchronous connections are always in autocommit mode: each statement (or
 list of statements, run as one transaction) is committed as it completes.
 

@@ -215,9 +215,12 @@ def _start(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any],
 
 def _settle(future: concurrent.futures.Future[Any], running: asyncio.Task[Any]) -> None:
     """Copy an asyncio task's outcome to the future the task's readers wait on."""
-    if future.done() or (isinstance(future, _LoopFuture)
-                         and not future.set_running_or_notify_cancel()):  # fmt: skip
-        return  # cancelled by its reader
+    if isinstance(future, _LoopFuture):
+        future.running = None  # no future -> task -> ... -> future reference cycle
+        if not future.set_running_or_notify_cancel():
+            return  # cancelled by its reader
+    elif future.done():
+        return
     if running.cancelled():
         future.set_exception(CorequestTimeout("corequest cancelled"))
     elif (exc := running.exception()) is not None:

@@ -20,9 +20,9 @@ import logging
 import os
 import re
 import sys
+from asyncio import _get_running_loop
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
-from asyncio import _get_running_loop
 from urllib.parse import unquote_to_bytes
 
 from ..types import Environ, ExcInfo, WSGIApp

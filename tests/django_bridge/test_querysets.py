@@ -86,6 +86,18 @@ def test_instances_with_select_and_prefetch_related(owner: User) -> None:
         django_bridge.instances(values, run(values))
 
 
+def test_values_of_converts_like_values(owner: User) -> None:
+    Photo.objects.create(owner=owner, title="first", image_url="https://e.org/1.jpg")
+    Photo.objects.create(owner=owner, title="second")
+    query = Photo.objects.filter(owner=owner).order_by("id").values("id", "title", "created")
+    assert django_bridge.values_of(query, run(query)) == list(query)  # aware datetimes too
+    empty = Photo.objects.filter(owner=owner, title="none").values("id")
+    assert django_bridge.values_of(empty, run(empty)) == []
+    with pytest.raises(TypeError, match="values"):
+        models = Photo.objects.all()
+        django_bridge.values_of(models, run(models))
+
+
 def test_was_db_execute_in_process(owner: User) -> None:
     from webapi.v2 import app
 

@@ -164,3 +164,18 @@ def test_install_keeps_handlers_the_app_registered() -> None:
     django_bridge.install(app)
     assert app.security.permission_check_handler is mine
     assert app.security.login_handler is not None
+
+
+def test_user_from_token_loads_the_active_user(alice: User) -> None:
+    """The precompiled user query gives what ``User.objects.get`` gives, or None."""
+    user = django_bridge.user_from_token({"uid": alice.pk, "exp": 1})
+    assert isinstance(user, User)
+    assert (user.pk, user.username, user.date_joined) == (alice.pk, "alice", alice.date_joined)
+    assert user._state.adding is False and user._state.db == "default"
+    assert django_bridge.user_from_token({"uid": str(alice.pk), "exp": 1}).pk == alice.pk
+    for uid in (alice.pk + 1000, "abc", None, [alice.pk], {"x": 1}):
+        assert django_bridge.user_from_token({"uid": uid, "exp": 1}) is None, uid
+    assert django_bridge.user_from_token({"uid": alice.pk}) is None  # no exp
+    alice.is_active = False
+    alice.save()
+    assert django_bridge.user_from_token({"uid": alice.pk, "exp": 1}) is None
