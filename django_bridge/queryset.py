@@ -152,7 +152,4 @@ def values_of(queryset: Any, task: Any, timeout: float | None = None) -> list[di
     query = queryset.query
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
     compiler = _compiler(queryset, queryset.db)
-    return [
-        dict(zip(names, row, strict=True))
-        for row in compiler.results_iter(results=[raw])
-    ]
+    return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[raw])]

@@ -42,9 +42,7 @@ def photos_of(was: Any, uid: int | str) -> Any:
 @app.permission_required()
 def photos(was: Any, uid: int | str) -> Any:
     """The photos of user ``uid``, newest first."""
-    query = (
-        photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id").values(*PHOTO_FIELDS)
-    )
+    query = photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id").values(*PHOTO_FIELDS)
 
     def respond(was: Any, task: Any) -> Any:
         rows = django_bridge.values_of(query, task)
