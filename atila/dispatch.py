@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import sys
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -92,7 +93,9 @@ def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse
     request.upload_dir = config.get("UPLOAD_TEMP_DIR")
     context = _context(app, environ)
     was = Was(app, request, responses.Response(context))
-    context.error_renderer = partial(_render_error, app, was)
+    # A weak proxy: the context belongs to was.response, and a strong reference
+    # back to was would make every request a reference cycle.
+    context.error_renderer = partial(_render_error_of, app, weakref.ref(was))
     token = bind_was(was)
     r_token = app.r.begin()
     outcome: WSGIResult | DeferredResponse | None = None
@@ -293,6 +296,16 @@ def _context(app: Atila, environ: dict[str, Any]) -> responses.ResponseContext:
         config.get("STATIC_ROOT"),
         config["STATIC_URL"],
     )
+
+
+def _render_error_of(
+    app: Atila, was_ref: weakref.ref[Was], status: str, detail: str | None, exc_info: Any
+) -> Any:
+    """:func:`_render_error` for the request behind ``was_ref`` (still alive while rendering)."""
+    was = was_ref()
+    if was is None:
+        raise RuntimeError("the request has ended")
+    return _render_error(app, was, status, detail, exc_info)
 
 
 def _render_error(app: Atila, was: Was, status: str, detail: str | None, exc_info: Any) -> Any:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -88,13 +89,23 @@ class RequestSecurity:
 
     def __init__(self, app: Any, request: Request) -> None:
         self.app = app
-        self.request = request
+        # A weak reference: the request owns this object, and a cycle would leave
+        # every request's graph to the cyclic garbage collector.
+        self._request = weakref.ref(request)
         self.user: Any = None
         self._cookies: dict[str, str] | None = None
         self._session: SessionBox | None = None
         self._mbox: MessageBox | None = None
         self._csrf: CsrfCookie | None = None
         self._jwt: Any = _MISSING
+
+    @property
+    def request(self) -> Request:
+        """The request this state belongs to."""
+        request = self._request()
+        if request is None:
+            raise RuntimeError("the request has ended")
+        return request
 
     @property
     def cookies(self) -> dict[str, str]:

@@ -52,7 +52,7 @@ _LEVELS = {
 class Was(WasSecurity, WasCorequests, WasUpstreams):
     """The request façade (spec: ``was.request``, ``was.response``, ``was.API`` ...)."""
 
-    __slots__ = ("app", "request", "response", "_id")
+    __slots__ = ("app", "request", "response", "_id", "__weakref__")
 
     #: ``was.API(...)``: a JSON API response (see :mod:`atila.responses`).
     API = responses.API
