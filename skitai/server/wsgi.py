@@ -243,20 +243,25 @@ class WSGIContainer:
                 result = None
                 return
             self._send(exchange, response, result)
-        except ClientDisconnected:
+        except Exception as exc:  # noqa: BLE001 - the container's outermost boundary
+            self._answer_error(exchange, app, response, exc)
+        finally:
+            _close_result(app, result)
+
+    def _answer_error(
+        self, exchange: Exchange, app: WSGIApp, response: _Response, exc: Exception
+    ) -> None:
+        """Answer an exception raised while producing or sending a response.
+
+        Called from an ``except`` block, so the traceback is still there to log.
+        """
+        if isinstance(exc, ClientDisconnected):
             exchange.threadsafe_abort()
-        except ProtocolError as error:
-            self._fail(exchange, response, error.status, str(error), log=False)
-        except Exception:
+        elif isinstance(exc, ProtocolError):
+            self._fail(exchange, response, exc.status, str(exc), log=False)
+        else:
             logger.exception("error in WSGI application %s", _app_name(app))
             self._fail(exchange, response, "500 Internal Server Error", "Internal Server Error")
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    logger.exception("error closing WSGI response of %s", _app_name(app))
 
     def _defer(
         self, exchange: Exchange, app: WSGIApp, response: _Response, result: Iterable[bytes]
@@ -312,20 +317,10 @@ class WSGIContainer:
             produced, result = result, None
             assert self.resubmit is not None
             self.resubmit(self._run, exchange, app, response, lambda: produced)
-        except ClientDisconnected:
-            exchange.threadsafe_abort()
-        except ProtocolError as error:
-            self._fail(exchange, response, error.status, str(error), log=False)
-        except Exception:
-            logger.exception("error in WSGI application %s", _app_name(app))
-            self._fail(exchange, response, "500 Internal Server Error", "Internal Server Error")
+        except Exception as exc:  # noqa: BLE001 - the container's outermost boundary
+            self._answer_error(exchange, app, response, exc)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    logger.exception("error closing WSGI response of %s", _app_name(app))
+            _close_result(app, result)
 
     def _send(self, exchange: Exchange, response: _Response, result: Iterable[bytes]) -> None:
         if isinstance(result, FileWrapper) and not response.sent:
@@ -449,3 +444,13 @@ class _Detached:
 
 def _app_name(app: object) -> str:
     return getattr(app, "__qualname__", None) or type(app).__qualname__
+
+
+def _close_result(app: WSGIApp, result: object) -> None:
+    """Call a WSGI result's ``close()`` (PEP 3333), logging what it raises."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            logger.exception("error closing WSGI response of %s", _app_name(app))
