@@ -10,6 +10,7 @@ gzip, the ``Date``/``Server`` headers, files by ``sendfile``.  Methods without a
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING
@@ -37,6 +38,8 @@ HOP_BY_HOP = frozenset(
 )
 #: Seconds a handler thread waits for a slow client to drain the output.
 WRITE_TIMEOUT = 60.0
+#: Bytes a handler thread may queue for the event loop before it waits.
+MAX_QUEUED_WRITE = 256 * 1024
 SENDFILE_CHUNK = 1 << 20
 
 
@@ -77,7 +80,7 @@ class Exchange:
         "protocol", "method", "target", "path", "query", "version", "headers",
         "keep_alive", "body", "content_length", "body_limit", "expect_continue",
         "dispatched", "started", "finished", "status_code", "bytes_sent",
-        "_chunked", "_gzip", "_no_body", "_continue_sent",
+        "_chunked", "_gzip", "_no_body", "_continue_sent", "_queued", "_queued_cond",
     )
 
     def __init__(
@@ -117,6 +120,8 @@ class Exchange:
         self._gzip: zlib._Compress | None = None  # type: ignore[name-defined]
         self._no_body = False
         self._continue_sent = False
+        self._queued = 0  # bytes a handler thread queued for the loop to write
+        self._queued_cond: threading.Condition | None = None
 
     # -- request helpers ---------------------------------------------------------
     def header(self, name: bytes) -> bytes | None:
@@ -379,14 +384,42 @@ class Exchange:
     def threadsafe_write(self, data: bytes) -> None:
         """``write`` from a handler thread, waiting while the client is slow.
 
-        Raises ``ClientDisconnected`` when the client has gone or does not
-        read for ``WRITE_TIMEOUT`` seconds.
+        At most ``MAX_QUEUED_WRITE`` bytes may wait for the loop to hand them
+        to the transport: the transport's own pause comes only once the loop
+        runs, and a fast producer could otherwise queue without bound.  Raises
+        ``ClientDisconnected`` when the client has gone or does not read for
+        ``WRITE_TIMEOUT`` seconds.
         """
-        if self.protocol.lost:
+        protocol = self.protocol
+        if protocol.lost:
             raise ClientDisconnected("client disconnected")
-        if not self.protocol.writable.wait(WRITE_TIMEOUT) or self.protocol.lost:
+        cond = self._queued_cond
+        if cond is None:
+            cond = self._queued_cond = threading.Condition(threading.Lock())
+        with cond:
+            while self._queued >= MAX_QUEUED_WRITE and not protocol.lost:
+                if not cond.wait(WRITE_TIMEOUT):
+                    raise ClientDisconnected("client stopped reading")
+            self._queued += len(data)
+        if not protocol.writable.wait(WRITE_TIMEOUT) or protocol.lost:
             raise ClientDisconnected("client stopped reading")
-        self.protocol.loop.call_soon_threadsafe(self.write, data)
+        protocol.loop.call_soon_threadsafe(self._write_queued, data)
+
+    def _write_queued(self, data: bytes) -> None:
+        """Loop side of ``threadsafe_write``: write, then release the queue budget."""
+        self.write(data)
+        cond = self._queued_cond
+        if cond is not None:
+            with cond:
+                self._queued -= len(data)
+                cond.notify()
+
+    def wake_writers(self) -> None:
+        """Wake a handler thread waiting in ``threadsafe_write`` (connection lost)."""
+        cond = self._queued_cond
+        if cond is not None:
+            with cond:
+                cond.notify_all()
 
     def threadsafe_end(self) -> None:
         """``end`` from a handler thread."""

@@ -120,6 +120,7 @@ class HttpProtocol(asyncio.Protocol):
             self._drain_waiter.set_result(None)
         error = ClientDisconnected("client disconnected")
         for exchange in self.pipeline:
+            exchange.wake_writers()
             if exchange.body is not None:
                 exchange.body.abort(error)
         if self._receiving is not None and self._receiving.body is not None:
