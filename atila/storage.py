@@ -1,7 +1,8 @@
 """Namespaces an app keeps: ``app.config``, ``app.g``, ``app.store`` and ``app.r``.
 
 * :class:`AttrDict` — a dict whose keys read and write as attributes
-  (``app.config.STATIC_URL``, ``was.request.args.limit``).
+  (``app.config.STATIC_URL``, ``was.request.args.limit``); the one class of
+  :mod:`skitai.attrdict`, re-exported.
 * :class:`SharedStore` — a lock-guarded dict-like store shared by every
   handler thread (spec "App Storage": ``app.store.get/set``; also ``app.g``,
   the "global app context namespace").
@@ -18,34 +19,13 @@ from contextvars import ContextVar, Token
 from types import SimpleNamespace
 from typing import Any
 
+from skitai.attrdict import AttrDict
+
 __all__ = ["AttrDict", "OutsideRequestError", "RequestNamespace", "SharedStore"]
 
 
 class OutsideRequestError(RuntimeError):
     """A per-request object (``was``, ``app.r``) was used outside of a request."""
-
-
-class AttrDict(dict[str, Any]):
-    """A dict whose keys can also be read and written as attributes.
-
-    Reading a missing key as an attribute raises ``AttributeError`` so that
-    ``getattr(d, "x", default)`` and ``hasattr`` behave.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no key {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(f"no key {name!r}") from None
 
 
 class SharedStore:

@@ -15,30 +15,9 @@ from __future__ import annotations
 from types import ModuleType, TracebackType
 from typing import Any
 
+from .attrdict import AttrDict
+
 __all__ = ["AttrDict", "Preference"]
-
-
-class AttrDict(dict[str, Any]):
-    """A dict whose keys can also be read and written as attributes.
-
-    ``d.key`` is ``d["key"]``; reading a missing key as an attribute raises
-    ``AttributeError`` (so ``getattr(d, "x", default)`` and ``hasattr`` work).
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__} has no key {name!r}") from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(f"{type(self).__name__} has no key {name!r}") from None
 
 
 class Preference:
