@@ -44,6 +44,7 @@ ENCODER_NAMES = ("utcoffset", "str", "iso", "unixepoch", "digit")
 DEFAULT_ENCODER = "utcoffset"
 
 _UTC = dt.UTC
+_ZERO = dt.timedelta(0)
 _Formatter = Callable[[dt.datetime], Any]
 
 
@@ -63,6 +64,9 @@ def _seconds(value: dt.datetime | dt.time) -> str:
 
 
 def _utcoffset(value: dt.datetime) -> str:
+    if value.year > 1000 and value.tzinfo is not None and value.utcoffset() == _ZERO:
+        # already UTC (what databases in UTC give): drop the "+00:00" isoformat writes
+        return value.isoformat(" ")[:-6] + "+00"
     value = _as_utc(value)
     if value.year >= 1000:  # isoformat pads the year to 4 digits, %Y does not
         return value.isoformat(" ") + "+00"  # the same text, without strftime

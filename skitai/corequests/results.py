@@ -68,7 +68,8 @@ class DataSet:
         """The rows as :class:`Row` dicts (``[]`` for statements without a result)."""
         if self._rows is None:
             names = self.names
-            self._rows = [Row(zip(names, r, strict=True)) for r in self.raw] if names else []
+            # the driver gives every row one value per column: no ``strict`` check
+            self._rows = [Row(zip(names, r, strict=False)) for r in self.raw] if names else []
         return self._rows
 
 
