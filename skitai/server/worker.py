@@ -65,15 +65,29 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
 
 
 async def _drain(state: ServerState, timeout: float) -> None:
-    """Close idle connections now and busy ones after their responses."""
-    for connection in list(state.connections):
-        connection.shutdown()
-    if state.connections:
+    """Close idle connections now and busy ones after their responses.
+
+    Connections accepted just before the listener closed may still be joining
+    (their ``connection_made`` runs on a later loop iteration): each pass marks
+    whatever is open now, and the wait repeats until none is left or the
+    graceful timeout ends, so a late connection is drained, never reset.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await asyncio.sleep(0)  # let connections accepted before close() finish joining
+    while state.connections:
+        for connection in list(state.connections):
+            connection.shutdown()
         state.no_connections.clear()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
         try:
-            await asyncio.wait_for(state.no_connections.wait(), timeout)
+            await asyncio.wait_for(state.no_connections.wait(), remaining)
         except TimeoutError:
-            logger.warning("graceful timeout: aborting %d connection(s)", len(state.connections))
+            break
+    if state.connections:
+        logger.warning("graceful timeout: aborting %d connection(s)", len(state.connections))
     for connection in list(state.connections):
         if connection.transport is not None:
             connection.transport.abort()
