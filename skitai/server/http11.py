@@ -37,7 +37,7 @@ MAX_PIPELINE = 16
 #: Seconds a connection refused with 503 (over ``max_connections``) is drained before closing.
 OVER_LIMIT_LINGER = 2.0
 #: Seconds a never-used connection may still send its request once draining.
-SHUTDOWN_FIRST_REQUEST_GRACE = 1.0
+SHUTDOWN_FIRST_REQUEST_GRACE = 5.0
 
 
 class HttpProtocol(asyncio.Protocol):
