@@ -56,7 +56,7 @@ def alias(
     """Register corequest alias ``name`` for Django database ``using`` and return it.
 
     ``settings`` (``"pkg.settings"`` or a path) sets Django up first;
-    ``options`` (``max_conns``, ``timeout``) go to :func:`skitai.alias`.
+    ``options`` (``max_conns``, ``timeout``, ``statement_cache``) go to :func:`skitai.alias`.
     """
     django_settings = setup(settings)
     if using not in django_settings.DATABASES:

@@ -27,6 +27,7 @@ from .corequests.aliases import (
     Alias,
     registry,
 )
+from .corequests.pg_prepare import DEFAULT_STATEMENT_CACHE
 from .engine import Engine, script_dir
 from .mounts import Mount, MountError
 from .preference import Preference
@@ -95,6 +96,7 @@ def alias(
     target: str | None = None,
     max_conns: int = DEFAULT_MAX_CONNS,
     timeout: float = DEFAULT_TIMEOUT,
+    statement_cache: int = DEFAULT_STATEMENT_CACHE,
 ) -> Alias:
     """Name a backend for corequests (spec: ``skitai.alias("@mydb", skitai.DB_PGSQL, ...)``).
 
@@ -103,9 +105,13 @@ def alias(
     (a base URL).  Without ``target`` it is read from ``$DATABASE_URL`` (databases)
     or ``$<NAME>_URL``.  ``max_conns`` limits each worker's connections;
     ``timeout`` is the default seconds before a corequest answers ``504``.
+    ``statement_cache`` is how many statements each PostgreSQL connection keeps
+    prepared on the server (``0``: none, e.g. behind PgBouncer in transaction mode).
     Register aliases before :func:`run`: workers inherit them.
     """
-    return registry.add(name, kind, target, max_conns=max_conns, timeout=timeout)
+    return registry.add(
+        name, kind, target, max_conns=max_conns, timeout=timeout, statement_cache=statement_cache
+    )
 
 
 def joinpath(*parts: str) -> str:

@@ -21,6 +21,8 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from .pg_prepare import DEFAULT_STATEMENT_CACHE
+
 #: PostgreSQL (psycopg2 in asynchronous mode on the worker's event loop).
 DB_PGSQL = "*postgresql"
 #: Alias of :data:`DB_PGSQL`.
@@ -53,6 +55,8 @@ class Alias:
     target: str
     max_conns: int = DEFAULT_MAX_CONNS
     timeout: float = DEFAULT_TIMEOUT
+    #: PostgreSQL: prepared statements kept per connection (0: none, for PgBouncer)
+    statement_cache: int = DEFAULT_STATEMENT_CACHE
     #: ``dsn`` for PostgreSQL, the file path for SQLite, the base URL for HTTP
     location: str = field(default="", compare=False)
 
@@ -111,6 +115,7 @@ class AliasTable:
         target: str | None = None,
         max_conns: int = DEFAULT_MAX_CONNS,
         timeout: float = DEFAULT_TIMEOUT,
+        statement_cache: int = DEFAULT_STATEMENT_CACHE,
     ) -> Alias:
         """Register ``name`` (``"@mydb"``); see the module docstring for targets."""
         if not name.startswith("@") or len(name) < 2 or "/" in name:
@@ -124,7 +129,11 @@ class AliasTable:
                 raise AliasError(f"no target for {name} and ${env} is not set")
         if max_conns < 1:
             raise AliasError(f"max_conns must be at least 1 for {name}")
-        alias = Alias(name, kind, target, max_conns, timeout, _location(kind, target))
+        if statement_cache < 0:
+            raise AliasError(f"statement_cache must be 0 or more for {name}")
+        alias = Alias(
+            name, kind, target, max_conns, timeout, statement_cache, _location(kind, target)
+        )
         with self._lock:
             self._aliases[name] = alias
         return alias

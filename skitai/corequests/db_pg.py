@@ -36,6 +36,7 @@ import psycopg2.extensions as ext
 
 from .aliases import Alias
 from .errors import BackendDropped, BackendUnavailable, CorequestTimeout
+from .pg_prepare import Prepared, StatementCache, StatementPolicy
 from .results import DataSet
 
 logger = logging.getLogger("skitai.corequests.pg")
@@ -44,6 +45,10 @@ logger = logging.getLogger("skitai.corequests.pg")
 CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for a cancelled statement to stop before dropping its connection.
 CANCEL_TIMEOUT = 2.0
+#: SQLSTATEs of an ``EXECUTE`` whose prepared statement went stale or vanished:
+#: nothing ran, so the statement is run again as plain text.
+_STALE_PLAN = "0A000"  # cached plan must not change result type
+_NO_STATEMENT = "26000"  # prepared statement does not exist (DISCARD ALL, ...)
 
 Statement = str | Sequence[str]
 
@@ -65,9 +70,14 @@ def _is_disconnect(exc: BaseException, conn: Any) -> bool:
 class AsyncConnection:
     """One asynchronous psycopg2 connection driven by the event loop."""
 
-    def __init__(self, raw: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, raw: Any, loop: asyncio.AbstractEventLoop, policy: StatementPolicy | None = None
+    ) -> None:
         self.raw = raw
         self.loop = loop
+        #: which statements to prepare (``None``: never), and those prepared here
+        self.policy = policy if policy is not None and policy.capacity > 0 else None
+        self.statements = StatementCache(policy.capacity if self.policy else 0)
         #: True once it has served a statement
         self.used = False
         #: True while a statement (or a cancel) runs on it
@@ -81,10 +91,12 @@ class AsyncConnection:
         self._poller: Any = None
 
     @classmethod
-    async def connect(cls, dsn: str, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
+    async def connect(
+        cls, dsn: str, loop: asyncio.AbstractEventLoop, policy: StatementPolicy | None = None
+    ) -> AsyncConnection:
         """Open a connection without blocking the loop."""
         raw = psycopg2.connect(dsn, async_=True)
-        conn = cls(raw, loop)
+        conn = cls(raw, loop, policy)
         try:
             await conn._poll()
         except BaseException:
@@ -126,11 +138,24 @@ class AsyncConnection:
             if not waiter.done():
                 waiter.set_result(None)
             return
+        # A readiness event can arrive after the statement it was for already read
+        # the data (the loop took its snapshot before that statement's task ran):
+        # only a socket that still has input means something.
+        if not self._has_input():
+            return
         # Nothing waits for it (readiness is level-triggered): stop watching until
         # the next wait; an idle connection that becomes readable has died.
         self._unwatch()
         if not self.busy:
             self._dead = True
+
+    def _has_input(self) -> bool:
+        """True when the socket has something to read, or is closed or broken."""
+        poller = self._poller
+        if poller is None:
+            poller = self._poller = select.poll()
+            poller.register(self.raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
 
     def _unwatch(self) -> None:
         if self._fd >= 0:
@@ -141,12 +166,32 @@ class AsyncConnection:
                 pass
 
     async def execute(self, sql: Statement, params: Any = None) -> DataSet:
-        """Run ``sql`` (a statement, or a list run as one transaction) and read its rows."""
+        """Run ``sql`` (a statement, or a list run as one transaction) and read its rows;
+        a statement run often is prepared on the server (:mod:`.pg_prepare`)."""
         self.used = True
         self.busy = True
         if not isinstance(sql, str):
-            sql = "BEGIN;\n" + ";\n".join(str(s) for s in sql) + ";\nCOMMIT;"
-            params = None
+            return await self._run("BEGIN;\n" + ";\n".join(str(s) for s in sql) + ";\nCOMMIT;")
+        policy = self.policy
+        if policy is not None:
+            prepared = self.statements.get(sql)
+            if prepared is None and policy.worth_preparing(sql):
+                prepared = await self._prepare(sql, params)
+            if prepared is not None:
+                try:
+                    return await self._run(prepared.execute, prepared.arguments(params))
+                except psycopg2.Error as exc:
+                    if exc.pgcode == _STALE_PLAN:
+                        self.statements.forget(sql)
+                        await self._deallocate(prepared.name)
+                    elif exc.pgcode == _NO_STATEMENT:
+                        self.statements.clear()
+                    else:
+                        raise
+                    # the EXECUTE did not run: run the statement itself
+        return await self._run(sql, params)
+
+    async def _run(self, sql: str, params: Any = None) -> DataSet:
         cursor = self.raw.cursor()
         try:
             cursor.execute(sql, params)
@@ -160,6 +205,34 @@ class AsyncConnection:
             raise
         finally:
             cursor.close()
+
+    async def _prepare(self, sql: str, params: Any) -> Prepared | None:
+        """Prepare ``sql`` on this connection; ``None`` when it cannot be."""
+        assert self.policy is not None
+        planned = self.statements.plan(sql, params)
+        if planned is None:
+            self.policy.refuse(sql)
+            return None
+        prepared, command = planned
+        try:
+            await self._run(command)
+        except psycopg2.Error as exc:
+            if _is_disconnect(exc, self.raw):
+                raise
+            self.policy.refuse(sql)  # e.g. a parameter whose type cannot be inferred
+            if exc.pgcode == _NO_STATEMENT:  # the evicted one was gone: start afresh
+                self.statements.clear()
+                await self._run("DEALLOCATE ALL")
+            return None
+        self.statements.add(sql, prepared)
+        return prepared
+
+    async def _deallocate(self, name: str) -> None:
+        try:
+            await self._run(f"DEALLOCATE {name}")
+        except psycopg2.Error as exc:
+            if _is_disconnect(exc, self.raw):
+                raise
 
     async def _end_transaction(self) -> None:
         """After an error inside ``BEGIN ... COMMIT``: roll back, so the next user of
@@ -191,13 +264,7 @@ class AsyncConnection:
     def stale(self) -> bool:
         """True when an idle connection is dead: the server closed it or sent a
         termination notice (an idle connection has nothing to read)."""
-        if self._dead or self.raw.closed:
-            return True
-        poller = self._poller
-        if poller is None:
-            poller = self._poller = select.poll()
-            poller.register(self.raw.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
+        return self._dead or self.raw.closed or self._has_input()
 
     def close(self) -> None:
         """Close the connection (never raises)."""
@@ -218,6 +285,7 @@ class PgPool:
         self._idle: deque[AsyncConnection] = deque()
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._closed = False
+        self.statement_policy = StatementPolicy(alias.statement_cache)
 
     @property
     def idle(self) -> int:
@@ -246,7 +314,8 @@ class PgPool:
         self.size += 1
         try:
             return await asyncio.wait_for(
-                AsyncConnection.connect(self.alias.location, self.loop), CONNECT_TIMEOUT
+                AsyncConnection.connect(self.alias.location, self.loop, self.statement_policy),
+                CONNECT_TIMEOUT,
             )
         except BaseException as exc:
             self._slot_freed()

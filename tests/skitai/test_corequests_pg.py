@@ -85,6 +85,13 @@ def test_max_conns_limits_concurrency(hub: Corequests) -> None:
     assert hub.pool("@one").size == 1
 
 
+def test_an_idle_connection_is_reused(hub: Corequests) -> None:
+    # A readiness event that comes after its statement read the data must not make
+    # the pool take a healthy idle connection for a dead one.
+    pids = {hub.query("@one", "SELECT pg_backend_pid() AS pid").one().pid for _ in range(5)}
+    assert len(pids) == 1
+
+
 def test_sql_error_is_the_drivers_and_dispatch_keeps_it(hub: Corequests) -> None:
     with pytest.raises(psycopg2.errors.UndefinedTable):
         hub.query("@db", "SELECT * FROM nosuch").fetch()
