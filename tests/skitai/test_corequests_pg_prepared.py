@@ -81,7 +81,8 @@ def test_named_parameters_and_literal_percent(hub: Corequests) -> None:
     plain = "SELECT count(*) AS k FROM pitem WHERE name LIKE 'a%'"
     assert [hub.query("@one", plain).one().k for _ in range(3)] == [2, 2, 2]
     assert prepared_on(hub, "@one") == [
-        "PREPARE skitai_1 AS SELECT name FROM pitem WHERE name LIKE 'a%' AND n >= $1 AND n <= $1 + 1",
+        "PREPARE skitai_1 AS SELECT name FROM pitem"
+        " WHERE name LIKE 'a%' AND n >= $1 AND n <= $1 + 1",
         "PREPARE skitai_2 AS SELECT count(*) AS k FROM pitem WHERE name LIKE 'a%'",
     ]
 
