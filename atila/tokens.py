@@ -5,7 +5,11 @@
   keyed by ``app.securekey``: a token with ``alg: none`` or any other
   algorithm is refused, ``exp``/``nbf``/``iat`` are honoured.  A token that
   does not verify decodes to ``{"err": "<why>"}`` (the shape
-  ``was.request.JWT`` has), never to its unverified claims.
+  ``was.request.JWT`` has), never to its unverified claims.  A client sends
+  the same token with every request, so the claims of tokens that verified
+  are kept (per process, keyed by the exact token and key) until they expire:
+  checking the signature again would give the same answer, and only ``exp``
+  can change that answer as time passes (``nbf``/``iat`` already passed).
 * One-time tokens (:class:`OneTimeTokens`) are sealed (:mod:`atila.sealing`,
   purpose ``ott``): unreadable and unforgeable, with their own expiry.  With
   a ``session_key`` the token is also bound to the session that made it and
@@ -19,6 +23,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -42,10 +47,23 @@ def encode_jwt(claims: dict[str, Any], key: str | bytes) -> str:
     return jwt.encode(dict(claims), key, algorithm=JWT_ALGORITHM)
 
 
+#: Verified tokens remembered per process (a bound on memory, not a tuning knob).
+VERIFIED_JWT_CACHE_SIZE = 1024
+#: ``(token, key) -> (claims, expires at)`` of tokens that verified (oldest first).
+_verified: dict[tuple[str, str | bytes], tuple[dict[str, Any], float]] = {}
+
+
 def decode_jwt(token: str | None, key: str | bytes) -> dict[str, Any]:
-    """The verified claims of ``token``, or ``{"err": "<why>"}``."""
+    """The verified claims of ``token``, or ``{"err": "<why>"}`` (a fresh dict each call)."""
     if not token:
         return {"err": "no token"}
+    cache_key = (token, key)
+    known = _verified.get(cache_key)
+    if known is not None:
+        claims, expires = known
+        if time.time() < expires:
+            return dict(claims)
+        _verified.pop(cache_key, None)  # expired: PyJWT gives the error below
     try:
         claims = jwt.decode(
             token, key, algorithms=[JWT_ALGORITHM], options={"verify_signature": True}
@@ -58,7 +76,19 @@ def decode_jwt(token: str | None, key: str | bytes) -> dict[str, Any]:
         return {"err": f"invalid token: {exc}"}
     if not isinstance(claims, dict):
         return {"err": "invalid token: claims are not an object"}
-    return claims
+    _remember(cache_key, claims)
+    return dict(claims)
+
+
+def _remember(cache_key: tuple[str, str | bytes], claims: dict[str, Any]) -> None:
+    """Keep a verified token's claims until its ``exp`` (PyJWT checked it is a number)."""
+    expires = float(claims["exp"]) if "exp" in claims else math.inf
+    if len(_verified) >= VERIFIED_JWT_CACHE_SIZE:
+        try:  # drop the oldest; another thread may have dropped it first
+            _verified.pop(next(iter(_verified)), None)
+        except (StopIteration, RuntimeError):
+            _verified.clear()
+    _verified[cache_key] = (dict(claims), expires)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -45,6 +45,18 @@ def test_decode_jwt_refusals() -> None:
     assert "err" in decode_jwt(not_yet, key)
 
 
+def test_remembered_tokens_are_copies_and_still_expire() -> None:
+    key = SECUREKEY
+    token = encode_jwt({"u": 2, "exp": int(time.time()) + 1}, key)
+    first = decode_jwt(token, key)
+    first["u"] = "changed by a handler"
+    assert decode_jwt(token, key)["u"] == 2  # remembered, and not the handler's dict
+    assert decode_jwt(token, key + "other")["err"].startswith("invalid token")
+    while time.time() < first["exp"]:  # the token's own clock: nothing else to wait on
+        time.sleep(0.05)
+    assert decode_jwt(token, key) == {"err": "token expired"}
+
+
 # -- one-time tokens -----------------------------------------------------------------------
 
 
