@@ -18,7 +18,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .aliases import DB_PGSQL, Alias, AliasError, AliasTable, registry
+from .aliases import DB_PGSQL, DB_SQLITE3, Alias, AliasError, AliasTable, registry
 from .db_sqlite import SqliteExecutor
 from .errors import CorequestTimeout
 from .results import Result, Task
@@ -104,6 +104,11 @@ class Corequests:
         if not target.is_database:
             raise AliasError(f"{target.name} is not a database alias")
         limit = target.timeout if timeout is None else timeout
+        if target.kind == DB_SQLITE3 and callback is None:
+            # straight to the SQLite executor: no hop through the loop (a callback
+            # is documented to run on the loop, so it takes the general path)
+            future = self._sqlite_executor(target).submit(sql, params, limit)
+            return Task(future, self.loop, meta=meta, filter=filter, timeout=limit + _GRACE)
         return self.submit(
             self._query(target, sql, params, limit),
             meta=meta, filter=filter, callback=callback, wait=limit + _GRACE,
@@ -117,10 +122,13 @@ class Corequests:
 
                 pool = self._pg[alias] = PgPool(alias, self.loop)
             return await pool.run(sql, params, timeout)
+        return await self._sqlite_executor(alias).run(sql, params, timeout)
+
+    def _sqlite_executor(self, alias: Alias) -> SqliteExecutor:
         executor = self._sqlite.get(alias)
         if executor is None:  # keyed by the alias itself: re-registering a name starts anew
-            executor = self._sqlite[alias] = SqliteExecutor(alias)
-        return await executor.run(sql, params, timeout)
+            executor = self._sqlite.setdefault(alias, SqliteExecutor(alias))
+        return executor
 
     def pool(self, alias: str) -> PgPool | None:
         """The PostgreSQL pool of ``alias`` in this worker, once opened (for tests/metrics)."""

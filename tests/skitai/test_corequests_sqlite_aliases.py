@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,43 @@ def test_task_group_and_masks(hub: Corequests) -> None:
     assert hub.subprocess("echo out").fetch() == "out\n"
     failed = hub.subprocess("echo oops >&2; exit 3").dispatch()
     assert failed.status_code == 500 and "oops" in str(failed.expt)
+
+
+SLOW_SQLITE = (  # counts to a billion: minutes, unless interrupted
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)"
+    " SELECT count(*) AS c FROM n"
+)
+
+
+def test_sqlite_statement_past_its_timeout_is_interrupted(hub: Corequests) -> None:
+    started = time.monotonic()
+    result = hub.query("@lite", SLOW_SQLITE, timeout=0.3).dispatch()
+    elapsed = time.monotonic() - started
+    assert result.status_code == 504 and "interrupted" in str(result.expt)
+    assert elapsed < 1.0  # stopped at its deadline, not left running on the executor
+    # both executor threads are free again: the next statements run at once
+    assert [hub.query("@lite", "SELECT 2 AS x").one().x for _ in range(4)] == [2, 2, 2, 2]
+
+
+def test_sqlite_from_the_loop_and_with_a_callback(hub: Corequests) -> None:
+    import asyncio
+    import threading
+
+    seen: list[Any] = []
+    called = threading.Event()
+
+    def callback(result: Any) -> None:
+        seen.append((result, threading.current_thread().name))
+        called.set()
+
+    hub.query("@lite", "SELECT 3 AS x", callback=callback).commit()
+
+    async def on_loop() -> int:
+        task = hub.query("@lite", "SELECT 4 AS x")
+        return (await task).one().x
+
+    assert asyncio.run_coroutine_threadsafe(on_loop(), hub.loop).result(5) == 4
+    assert called.wait(5)
+    ((result, thread_name),) = seen
+    assert result.fetch() == [{"x": 3}]
+    assert not thread_name.startswith("skitai-sqlite")  # callbacks run on the loop thread
