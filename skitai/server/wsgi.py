@@ -326,6 +326,14 @@ class WSGIContainer:
         if isinstance(result, FileWrapper) and not response.sent:
             if self._send_file(exchange, response, result):
                 return
+        chunks: Iterable[bytes] = result
+        if not isinstance(result, (list, tuple)) and not response.sent:
+            chunks = iter(result)
+            if type(chunks) in _IN_MEMORY_ITERATORS:
+                # A body already in memory behind an iterator (Django's HttpResponse):
+                # taking it all cannot wait, and it goes out as one complete response
+                # (Content-Length, one hand-off to the loop) instead of a stream.
+                result = list(chunks)
         if isinstance(result, (list, tuple)) and not response.sent:
             if response.status is None:
                 raise AssertionError("WSGI application did not call start_response")
@@ -337,7 +345,7 @@ class WSGIContainer:
             exchange.threadsafe_write(body)
             exchange.threadsafe_abort()
             return
-        for chunk in result:
+        for chunk in chunks:
             if not chunk:
                 continue
             if response.status is None:
@@ -395,6 +403,10 @@ class WSGIContainer:
         if status.startswith(("413", "408", "400")):
             headers.append(("Connection", "close"))
         exchange.threadsafe_respond(status, headers, body)
+
+
+#: Iterators over a body that is already in memory (a list's or a tuple's).
+_IN_MEMORY_ITERATORS = (type(iter([])), type(iter(())))
 
 
 def _check_response_head(status: object, headers: object) -> int | None:

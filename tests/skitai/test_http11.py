@@ -57,7 +57,7 @@ APP = """
             return [PNG]
         if path == "/stream":
             start_response("200 OK", [("Content-Type", "application/octet-stream")])
-            return iter(STREAM)
+            return (chunk for chunk in STREAM)  # a generator: streamed
         if path == "/stream-html":
             start_response("200 OK", [("Content-Type", "text/html")])
             return (HTML[i:i + 500] for i in range(0, len(HTML), 500))

@@ -233,6 +233,24 @@ def bad_response_route(environ, start_response):
     raise ValueError(kind)
 
 
+class InMemoryBody:
+    """A body held in a list behind ``__iter__``, as Django's HttpResponse is."""
+
+    def __init__(self, key, chunks):
+        self.key, self.chunks = key, chunks
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self):
+        event("closed", self.key).set()
+
+
+def in_memory_route(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return InMemoryBody(query(environ)["key"], [b"in ", b"", b"memory"])
+
+
 def length_route(environ, start_response):
     q = query(environ)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", q["declared"])])
@@ -254,6 +272,7 @@ ROUTES = {
     "/release": release_route,
     "/bad-response": bad_response_route,
     "/length": length_route,
+    "/in-memory": in_memory_route,
 }
 
 
@@ -491,6 +510,18 @@ def test_iterable_close_is_called(http: LiveClient) -> None:
     assert response.status_code == 200
     assert response.text == "0,......1,......2,......3,......4,......"
     assert http.get("/v1/closed", params={"key": "complete"}).text == "closed"
+
+
+def test_a_body_held_in_memory_goes_out_whole(http: LiveClient) -> None:
+    response = http.get("/v1/in-memory", params={"key": "in-memory"})
+    assert response.text == "in memory"
+    assert response.headers["Content-Length"] == "9"
+    assert "Transfer-Encoding" not in response.headers
+    assert http.get("/v1/closed", params={"key": "in-memory"}).text == "closed"
+    # a generator's body is still streamed as it comes
+    streamed = http.get("/v1/tracked", params={"key": "streamed", "count": "2"})
+    assert streamed.headers["Transfer-Encoding"] == "chunked"
+    assert "Content-Length" not in streamed.headers
 
 
 def test_iterable_close_is_called_when_the_client_goes_away(http: LiveClient) -> None:
