@@ -160,8 +160,9 @@ class StatementCache:
         command = f"PREPARE {name} AS {text}"
         if len(self._entries) >= self.capacity:
             victim = next(iter(self._entries.values()))
-            # after the PREPARE: when it fails, the rest of the string is not run
-            command += f"; DEALLOCATE {victim.name}"
+            # after the PREPARE: when it fails, the rest of the string is not run; the
+            # newline ends a trailing ``-- comment`` of the statement
+            command += f"\n; DEALLOCATE {victim.name}"
         return Prepared(name, execute, keys), command
 
     def add(self, sql: str, entry: Prepared) -> None:

@@ -31,7 +31,7 @@ def prepared_on(hub: Corequests, alias: str) -> list[str]:
     """The statements prepared on ``alias``'s only connection (this query runs once,
     so it is never prepared itself), without the ``; DEALLOCATE`` of an eviction."""
     rows = hub.query(alias, "SELECT statement FROM pg_prepared_statements").fetch()
-    return sorted(row.statement.split("; DEALLOCATE")[0] for row in rows)
+    return sorted(row.statement.split("\n; DEALLOCATE")[0] for row in rows)
 
 
 def test_placeholders_become_server_parameters() -> None:
@@ -134,13 +134,14 @@ def test_statements_deallocated_behind_the_pools_back(hub: Corequests) -> None:
 
 
 def test_the_cache_keeps_the_most_recent_statements(hub: Corequests) -> None:
-    statements = [f"SELECT n + {i} AS v FROM pitem WHERE name = %s" for i in range(4)]
+    # the trailing comments must not swallow the DEALLOCATE of an eviction
+    statements = [f"SELECT n + {i} AS v FROM pitem WHERE name = %s -- no. {i}" for i in range(4)]
     for i, sql in enumerate(statements):
         for _ in range(3):
             assert hub.query("@small", sql, ("c",)).one().v == 3 + i
     assert prepared_on(hub, "@small") == [
-        "PREPARE skitai_3 AS SELECT n + 2 AS v FROM pitem WHERE name = $1",
-        "PREPARE skitai_4 AS SELECT n + 3 AS v FROM pitem WHERE name = $1",
+        "PREPARE skitai_3 AS SELECT n + 2 AS v FROM pitem WHERE name = $1 -- no. 2",
+        "PREPARE skitai_4 AS SELECT n + 3 AS v FROM pitem WHERE name = $1 -- no. 3",
     ]
 
 
