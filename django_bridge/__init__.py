@@ -23,6 +23,7 @@ package has no side effects and does not import Django.
 
 from .aliases import alias, sync_aliases
 from .mount import wsgi_application
+from .precompiled import PrecompiledQuery, precompiled
 from .project import locate_settings, setup
 from .queryset import compile_queryset, instances, values_of
 from .token_route import add_token_route
@@ -40,6 +41,7 @@ from .users import (
 
 __all__ = [
     "DjangoUsers",
+    "PrecompiledQuery",
     "add_token_route",
     "alias",
     "compile_queryset",
@@ -52,6 +54,7 @@ __all__ = [
     "install",
     "issue_token",
     "locate_settings",
+    "precompiled",
     "requires",
     "setup",
     "user_from_session",

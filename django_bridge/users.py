@@ -39,6 +39,7 @@ from urllib.parse import quote
 from atila.errors import HTTPError
 from atila.security import AppSecurity
 
+from .precompiled import PrecompiledQuery, precompiled
 from .project import setup
 from .queryset import enable as enable_querysets
 
@@ -75,84 +76,34 @@ def user_from_session(session_key: str | None) -> Any:
     return user if user.is_authenticated and user.is_active else None
 
 
-class _ActiveUserQuery:
-    """``model._default_manager.filter(pk=..., is_active=True)[:2]``, compiled once.
-
-    Loading the user of a token is on the path of every API request; Django
-    would build and compile the same QuerySet each time.  The SQL is compiled
-    once per (model, database), with the primary key as its one varying
-    parameter, and run on Django's own connection and cursor (so connection
-    handling, ``CONN_MAX_AGE`` and query logging are Django's); the row gets
-    Django's field conversions and becomes a model instance with
-    ``Model.from_db``, as the ORM does.  The database does the same work.
-    """
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self._compiled: dict[str, tuple[str, list[Any], int, Any, list[str]]] = {}
-
-    def _compile(self, using: str) -> tuple[str, list[Any], int, Any, list[str]]:
-        manager = self.model._default_manager.db_manager(using)
-        compiled = []
-        for probe in (1, 2):  # the parameter that differs is the primary key's
-            compiler = manager.filter(pk=probe, is_active=True)[:2].query.get_compiler(using)
-            sql, params = compiler.as_sql()
-            compiled.append((sql, list(params), compiler))
-        (sql, params, compiler), (sql2, params2, _) = compiled
-        varying = [i for i, (a, b) in enumerate(zip(params, params2, strict=True)) if a != b]
-        if sql != sql2 or len(varying) != 1:
-            raise LookupError("cannot precompile the user query")
-        fields = compiler.klass_info["select_fields"]
-        names = [column[0].target.attname for column in compiler.select[fields[0] : fields[-1] + 1]]
-        entry = (sql, params, varying[0], compiler, names)
-        self._compiled[using] = entry
-        return entry
-
-    def get(self, pk: Any) -> Any:
-        """The active user with primary key ``pk``, or ``None`` (also for a malformed ``pk``)."""
-        from django.core.exceptions import ValidationError
-        from django.db import connections, router
-
-        model = self.model
-        using = router.db_for_read(model)
-        try:
-            sql, params, index, compiler, names = self._compiled.get(using) or self._compile(using)
-        except LookupError:  # an exotic user model: the ORM, as is
-            try:
-                return model._default_manager.get(pk=pk, is_active=True)
-            except (model.DoesNotExist, ValueError, TypeError, ValidationError):
-                return None
-        connection = connections[using]
-        pk_field = model._meta.pk
-        try:
-            value = pk_field.get_db_prep_value(pk_field.get_prep_value(pk), connection)
-        except (ValueError, TypeError, ValidationError):
-            return None
-        params = list(params)
-        params[index] = value
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchmany(2)
-        if len(rows) != 1:
-            return None
-        (row,) = compiler.results_iter(results=[rows])
-        return model.from_db(using, names, row[: len(names)])
+_ACTIVE_USER_QUERIES: dict[Any, PrecompiledQuery[[Any]]] = {}
 
 
-_USER_QUERIES: dict[Any, _ActiveUserQuery] = {}
+def _active_user_query(model: Any) -> PrecompiledQuery[[Any]]:
+    """The user of a primary key, if active: precompiled, since every API request runs it."""
+    query = _ACTIVE_USER_QUERIES.get(model)
+    if query is None:
+        manager = model._default_manager
+        if any(field.name == "is_active" for field in model._meta.concrete_fields):
+            query = precompiled(lambda pk: manager.filter(pk=pk, is_active=True)[:2])
+        else:  # a custom user model without the flag: every user is active
+            query = precompiled(lambda pk: manager.filter(pk=pk)[:2])
+        _ACTIVE_USER_QUERIES[model] = query
+    return query
 
 
 def user_from_token(claims: dict[str, Any]) -> Any:
     """The active Django user of verified JWT ``claims`` (``uid`` and ``exp`` required)."""
     from django.contrib.auth import get_user_model
+    from django.core.exceptions import ValidationError
 
     if "err" in claims or "exp" not in claims or "uid" not in claims:
         return None
-    model = get_user_model()
-    query = _USER_QUERIES.get(model)
-    if query is None:
-        query = _USER_QUERIES[model] = _ActiveUserQuery(model)
-    return query.get(claims["uid"])
+    try:
+        found = _active_user_query(get_user_model())(claims["uid"])
+    except (ValueError, TypeError, ValidationError):  # a uid that is no primary key
+        return None
+    return found[0] if len(found) == 1 else None
 
 
 def bearer_handler(was: Any, token: str) -> str | None:

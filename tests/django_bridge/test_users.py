@@ -179,3 +179,14 @@ def test_user_from_token_loads_the_active_user(alice: User) -> None:
     alice.is_active = False
     alice.save()
     assert django_bridge.user_from_token({"uid": alice.pk, "exp": 1}) is None
+
+
+def test_a_user_model_without_is_active_takes_every_user_as_active(alice: User) -> None:
+    """A custom user model may have no ``is_active`` field (Django then takes users as active)."""
+    from photos.models import Photo
+
+    from django_bridge.users import _active_user_query
+
+    photo = Photo.objects.create(owner=alice, title="stands in for a user model")
+    assert _active_user_query(Photo)(photo.pk) == [photo]
+    assert _active_user_query(Photo)(photo.pk + 1) == []

@@ -1,0 +1,275 @@
+"""QuerySets whose SQL Django compiles once per shape: :func:`precompiled`.
+
+On a short query Django spends more time building the QuerySet
+(``filter()``, ``values()``) and compiling it to SQL than the database
+spends running it, and it does so on every request although only the
+values change.  ``@django_bridge.precompiled`` takes a function that builds
+a QuerySet from its arguments and remembers the SQL of each *shape* of its
+arguments::
+
+    @django_bridge.precompiled
+    def photos_of(owner_id: int):
+        return Photo.objects.filter(owner_id=owner_id).values("id", "title")
+
+    rows = photos_of(uid)             # list(QuerySet): here a list of dicts
+    photos_of.queryset(uid)           # the plain QuerySet, to chain or run as a corequest
+
+A call returns what ``list(queryset)`` would: model instances (with
+``select_related`` and ``prefetch_related``), ``values()`` dicts or
+``values_list()`` tuples, through Django's own iterables, field conversions,
+cursor and connection handling.  Only building and compiling are skipped.
+
+How a shape is learnt: the shape is the number and names of the arguments,
+the type of each (``int``, ``str``, ``float``, ``Decimal``, ``date``,
+``datetime``, ``UUID``), and the value itself of a ``bool`` or ``None``
+(they change the SQL).  The first call of a shape builds the QuerySet twice,
+with the arguments and with altered ones, and compiles both; the SQL is
+kept when both texts are the same and every parameter that differs is one of
+the arguments, unchanged (so Django's value preparation did nothing to it).
+Later calls put the new values into those places and run the SQL.  A shape
+that does not qualify (a value Django transforms, such as ``__icontains``
+or a datetime on SQLite; an argument of another type, such as a list for
+``__in``; ``select_for_update()``; a ``Prefetch`` with its own QuerySet;
+slicing by an argument) is built and compiled on every call, as plain
+Django does: the result is always right, only not faster.
+
+The contract: the function must hand its arguments to the QuerySet as they
+are, and the SQL's shape must not depend on their values (no ``if uid:``
+choosing another filter, no arithmetic on them).  Within that, the
+remembered SQL is exactly what Django would compile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import functools
+import operator
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec
+
+__all__ = ["PrecompiledQuery", "precompiled"]
+
+P = ParamSpec("P")
+
+#: Types whose values become query parameters unchanged, and how to alter a
+#: value of each (``n`` distinguishes the arguments) to find its parameter.
+_ALTER: dict[type, Callable[[Any, int], Any]] = {
+    int: lambda value, n: value + 7919 * (n + 1),
+    str: lambda value, n: f"{value}\x1f{n}",
+    float: lambda value, n: value + 0.5 + n,
+    decimal.Decimal: lambda value, n: value + decimal.Decimal(n + 1),
+    dt.datetime: lambda value, n: value + dt.timedelta(seconds=n + 1),
+    dt.date: lambda value, n: value + dt.timedelta(days=n + 1),
+    uuid.UUID: lambda value, n: uuid.UUID(int=(value.int + n + 1) % (1 << 128)),
+}
+#: Types that enter the shape by value: they change the SQL, not a parameter.
+_BY_VALUE = (bool, type(None))
+#: A shape that does not qualify: built and compiled on every call.
+_NOT_PRECOMPILED = object()
+
+
+class _Unsupported(Exception):
+    """The arguments or the QuerySet do not qualify for a remembered SQL."""
+
+
+def _shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+    """``(shape key, argument values in slot order)``; :class:`_Unsupported` if none."""
+    names = tuple(sorted(kwargs))
+    values = args + tuple(kwargs[name] for name in names)
+    kinds = []
+    for value in values:
+        kind = type(value)
+        if kind in _BY_VALUE:
+            kinds.append((kind, value))
+        elif kind in _ALTER:
+            kinds.append(kind)
+        else:
+            raise _Unsupported(kind.__name__)
+    return (len(args), names, tuple(kinds)), values
+
+
+def _shallow_copy(obj: Any) -> Any:
+    """A new object of ``obj``'s class sharing its attribute values (``copy.copy`` without
+    the ``__reduce_ex__`` round trip: this runs on every call)."""
+    clone = object.__new__(type(obj))
+    clone.__dict__.update(obj.__dict__)
+    return clone
+
+
+class _Plan:
+    """One shape's compiled SQL and what Django needs to run it and read its rows."""
+
+    __slots__ = ("queryset", "sql", "params", "slots", "compiler", "using", "_converters")
+
+    def __init__(
+        self,
+        queryset: Any,
+        sql: str,
+        params: list[Any],
+        slots: list[tuple[int, int]],
+        compiler: Any,
+    ) -> None:
+        self.queryset = queryset  # the first probe: never evaluated, never chained
+        self.sql = sql
+        self.params = params
+        self.slots = slots  # (parameter position, argument index)
+        self.compiler = compiler  # as left by as_sql(): select, klass_info, ...
+        self.using = queryset.db
+        # Django's converters for the selected columns, per connection (they are bound to
+        # its backend's operations); get_converters() would look them up on every call.
+        self._converters: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def run(self, values: tuple[Any, ...]) -> list[Any]:
+        """``list(queryset)`` for argument ``values``, with the remembered SQL."""
+        from django.db import connections
+
+        params = self.params.copy()
+        for position, index in self.slots:
+            params[position] = values[index]
+        probe, using = self.queryset, self.using
+        compiler = _shallow_copy(self.compiler)
+        compiler.connection = connection = connections[using]
+        compiler.quote_cache = dict(compiler.quote_cache)
+        selected = self.compiler.select[: self.compiler.col_count]
+        converters = self._converters.get(connection)
+        if converters is None:
+            converters = self._converters[connection] = compiler.get_converters(
+                [column[0] for column in selected]
+            )
+
+        def get_converters(expressions: list[Any]) -> Any:
+            if len(expressions) == len(selected) and all(
+                map(operator.is_, expressions, (column[0] for column in selected))
+            ):
+                return converters
+            return type(compiler).get_converters(compiler, expressions)
+
+        compiler.get_converters = get_converters
+        sql = self.sql
+
+        def as_sql(with_limits: bool = True, with_col_aliases: bool = False) -> Any:
+            if not with_limits or with_col_aliases:  # only execute_sql() calls it here
+                raise RuntimeError("a precompiled query compiles only as execute_sql() does")
+            return sql, params
+
+        compiler.as_sql = as_sql
+        query = _shallow_copy(probe.query)  # shallow: read, never changed, by the iterables
+        compiler.query = query
+        query.get_compiler = lambda using=None, connection=None, elide_empty=True: compiler
+        queryset = type(probe)(model=probe.model, query=query, using=using, hints=probe._hints)
+        queryset._iterable_class = probe._iterable_class
+        queryset._fields = probe._fields
+        queryset._prefetch_related_lookups = probe._prefetch_related_lookups[:]
+        return list(queryset)
+
+
+class PrecompiledQuery(Generic[P]):
+    """A QuerySet builder whose SQL is compiled once per shape (see the module docstring)."""
+
+    def __init__(self, build: Callable[P, Any]) -> None:
+        functools.update_wrapper(self, build, updated=())  # name and docstring of the builder
+        self.build = build
+        self._plans: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def queryset(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """The QuerySet the builder makes of these arguments (not evaluated)."""
+        return self.build(*args, **kwargs)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
+        """``list(self.queryset(*args, **kwargs))``, from the remembered SQL when there is one."""
+        try:
+            key, values = _shape(args, kwargs)
+        except _Unsupported:
+            return list(self.build(*args, **kwargs))
+        plan = self._plans.get(key)
+        if plan is None:
+            return self._learn(key, args, kwargs)
+        from django.db import router
+
+        if plan is _NOT_PRECOMPILED or plan.using != (
+            plan.queryset._db or router.db_for_read(plan.queryset.model)
+        ):
+            return list(self.build(*args, **kwargs))
+        return plan.run(values)
+
+    def _learn(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+        """Build the first call of a shape twice, compile both, keep the plan if it holds."""
+        queryset = self.build(*args, **kwargs)
+        try:
+            plan = self._plan(queryset, args, kwargs)
+        except _Unsupported:
+            plan = _NOT_PRECOMPILED
+        with self._lock:
+            self._plans.setdefault(key, plan)
+        # A clone answers: the plan's QuerySet must stay unevaluated (no rows kept alive).
+        return list(queryset._chain() if plan is not _NOT_PRECOMPILED else queryset)
+
+    def _plan(self, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan:
+        from django.core.exceptions import EmptyResultSet
+        from django.db.models import Prefetch
+        from django.db.models.query import QuerySet
+        from django.db.models.sql import Query
+
+        names = sorted(kwargs)
+        values = args + tuple(kwargs[name] for name in names)
+        altered = [
+            value if type(value) in _BY_VALUE else _ALTER[type(value)](value, n)
+            for n, value in enumerate(values)
+        ]
+        try:
+            second = self.build(*altered[: len(args)], **dict(zip(names, altered[len(args) :])))
+        except Exception as error:  # e.g. a str where Django wants an int: not this shape
+            raise _Unsupported("the altered arguments do not build") from error
+        for queryset in (first, second):
+            if not isinstance(queryset, QuerySet) or type(queryset.query) is not Query:
+                raise _Unsupported("not a model QuerySet")
+            if queryset.query.select_for_update or queryset._hints or queryset._for_write:
+                raise _Unsupported("a QuerySet bound to a transaction, a row or a write")
+            if queryset._known_related_objects or any(
+                isinstance(lookup, Prefetch) and lookup.queryset is not None
+                for lookup in queryset._prefetch_related_lookups
+            ):
+                raise _Unsupported("related objects or a Prefetch QuerySet")
+        if (
+            type(first) is not type(second)
+            or first.model is not second.model
+            or first.db != second.db
+            or first._iterable_class is not second._iterable_class
+            or first._fields != second._fields
+            or first._prefetch_related_lookups != second._prefetch_related_lookups
+        ):
+            raise _Unsupported("the QuerySet changes with the values")
+        try:
+            compiler = first.query.get_compiler(using=first.db)
+            sql, params = compiler.as_sql()
+            sql2, params2 = second.query.get_compiler(using=second.db).as_sql()
+        except EmptyResultSet:
+            raise _Unsupported("an empty result set") from None
+        except Exception as error:  # the call's own evaluation raises it again, as Django does
+            raise _Unsupported("does not compile") from error
+        if not sql or sql != sql2 or len(params) != len(params2):
+            raise _Unsupported("the SQL changes with the values")
+        slots = []
+        for position, (one, two) in enumerate(zip(params, params2, strict=True)):
+            if type(one) is type(two) and one == two:
+                continue  # a constant of the query
+            matches = [
+                index
+                for index, (value, other) in enumerate(zip(values, altered, strict=True))
+                if type(one) is type(value) and one == value and type(two) is type(other)
+                and two == other
+            ]  # fmt: skip
+            if len(matches) != 1:
+                raise _Unsupported("a parameter Django derives from an argument")
+            slots.append((position, matches[0]))
+        return _Plan(first, sql, list(params), slots, compiler)
+
+
+def precompiled(build: Callable[P, Any]) -> PrecompiledQuery[P]:
+    """Decorate a QuerySet builder so calls run its SQL compiled once per argument shape."""
+    return PrecompiledQuery(build)
