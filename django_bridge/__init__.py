@@ -23,7 +23,7 @@ package has no side effects and does not import Django.
 
 from .aliases import alias, sync_aliases
 from .mount import wsgi_application
-from .precompiled import PrecompiledQuery, precompiled
+from .precompiled import BoundQuery, PrecompiledQuery, precompiled
 from .project import locate_settings, setup
 from .queryset import compile_queryset, instances, values_of
 from .token_route import add_token_route
@@ -40,6 +40,7 @@ from .users import (
 )
 
 __all__ = [
+    "BoundQuery",
     "DjangoUsers",
     "PrecompiledQuery",
     "add_token_route",

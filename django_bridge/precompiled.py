@@ -51,7 +51,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Generic, ParamSpec
 
-__all__ = ["PrecompiledQuery", "precompiled"]
+__all__ = ["BoundQuery", "PrecompiledQuery", "precompiled"]
 
 P = ParamSpec("P")
 
@@ -123,32 +123,30 @@ class _Plan:
         # its backend's operations); get_converters() would look them up on every call.
         self._converters: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
-    def run(self, values: tuple[Any, ...]) -> list[Any]:
-        """``list(queryset)`` for argument ``values``, with the remembered SQL."""
-        from django.db import connections
-
+    def bind(self, values: tuple[Any, ...]) -> list[Any]:
+        """The query's parameters with argument ``values`` in their places."""
         params = self.params.copy()
         for position, index in self.slots:
             params[position] = values[index]
-        probe, using = self.queryset, self.using
-        compiler = _shallow_copy(self.compiler)
-        compiler.connection = connection = connections[using]
-        compiler.quote_cache = dict(compiler.quote_cache)
-        selected = self.compiler.select[: self.compiler.col_count]
+        return params
+
+    def compiler_for(self, connection: Any, params: list[Any]) -> Any:
+        """A compiler on ``connection`` that answers ``as_sql()`` with the remembered SQL
+        and ``params``, set up (``select``, ``klass_info``, converters) as compiling left it."""
+        template = self.compiler
+        compiler = _shallow_copy(template)
+        compiler.connection = connection
+        compiler.quote_cache = dict(template.quote_cache)
+        selected = [column[0] for column in template.select[: template.col_count]]
         converters = self._converters.get(connection)
         if converters is None:
-            converters = self._converters[connection] = compiler.get_converters(
-                [column[0] for column in selected]
-            )
+            converters = self._converters[connection] = compiler.get_converters(selected)
 
         def get_converters(expressions: list[Any]) -> Any:
-            if len(expressions) == len(selected) and all(
-                map(operator.is_, expressions, (column[0] for column in selected))
-            ):
+            if len(expressions) == len(selected) and all(map(operator.is_, expressions, selected)):
                 return converters
             return type(compiler).get_converters(compiler, expressions)
 
-        compiler.get_converters = get_converters
         sql = self.sql
 
         def as_sql(with_limits: bool = True, with_col_aliases: bool = False) -> Any:
@@ -156,7 +154,19 @@ class _Plan:
                 raise RuntimeError("a precompiled query compiles only as execute_sql() does")
             return sql, params
 
+        compiler.get_converters = get_converters
         compiler.as_sql = as_sql
+        return compiler
+
+    def queryset_for(self, params: list[Any], using: str) -> Any:
+        """An unevaluated QuerySet like the probe's whose compiler is :meth:`compiler_for`'s.
+
+        Only for evaluating it once: chaining it would carry the fixed compiler along.
+        """
+        from django.db import connections
+
+        probe = self.queryset
+        compiler = self.compiler_for(connections[using], params)
         query = _shallow_copy(probe.query)  # shallow: read, never changed, by the iterables
         compiler.query = query
         query.get_compiler = lambda using=None, connection=None, elide_empty=True: compiler
@@ -164,7 +174,51 @@ class _Plan:
         queryset._iterable_class = probe._iterable_class
         queryset._fields = probe._fields
         queryset._prefetch_related_lookups = probe._prefetch_related_lookups[:]
-        return list(queryset)
+        return queryset
+
+    def run(self, values: tuple[Any, ...]) -> list[Any]:
+        """``list(queryset)`` for argument ``values``, with the remembered SQL."""
+        return list(self.queryset_for(self.bind(values), self.using))
+
+
+class BoundQuery:
+    """A precompiled shape's SQL with one call's values, to run as a corequest.
+
+    ``was.db("@django").execute(bound)`` runs it like a QuerySet, and
+    :func:`django_bridge.values_of` / :func:`django_bridge.instances` read the
+    finished corequest's rows with the remembered compiler; ``queryset()``
+    builds the QuerySet itself.
+    """
+
+    __slots__ = ("_plan", "params", "_build")
+
+    def __init__(self, plan: _Plan, params: list[Any], build: Callable[[], Any]) -> None:
+        self._plan = plan
+        self.params = params
+        self._build = build
+
+    @property
+    def sql(self) -> str:
+        """The SQL text, with Django's ``%s`` placeholders."""
+        return self._plan.sql
+
+    @property
+    def db(self) -> str:
+        """The Django database alias the SQL was compiled for."""
+        return self._plan.using
+
+    @property
+    def structure(self) -> Any:
+        """The unevaluated QuerySet the SQL was compiled from (model, iterable, fields)."""
+        return self._plan.queryset
+
+    def compiler(self, connection: Any) -> Any:
+        """A compiler set up as compiling left it, answering this SQL and these values."""
+        return self._plan.compiler_for(connection, self.params)
+
+    def queryset(self) -> Any:
+        """The QuerySet the builder makes of these values (built now)."""
+        return self._build()
 
 
 class PrecompiledQuery(Generic[P]):
@@ -182,32 +236,46 @@ class PrecompiledQuery(Generic[P]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> list[Any]:
         """``list(self.queryset(*args, **kwargs))``, from the remembered SQL when there is one."""
+        plan, values, queryset = self._find(args, kwargs)
+        if plan is None:
+            return list(queryset)
+        return plan.run(values)
+
+    def statement(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """What ``was.db("@django").execute`` takes for these arguments: a
+        :class:`BoundQuery` when the shape has remembered SQL, else the QuerySet."""
+        plan, values, queryset = self._find(args, kwargs)
+        if plan is None:
+            return queryset
+        return BoundQuery(plan, plan.bind(values), lambda: self.build(*args, **kwargs))
+
+    def _find(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[_Plan | None, tuple[Any, ...], Any]:
+        """``(plan, argument values, None)``, or ``(None, (), the built QuerySet)``."""
         try:
             key, values = _shape(args, kwargs)
         except _Unsupported:
-            return list(self.build(*args, **kwargs))
+            return None, (), self.build(*args, **kwargs)
         plan = self._plans.get(key)
         if plan is None:
-            return self._learn(key, args, kwargs)
+            queryset = self.build(*args, **kwargs)
+            try:
+                plan = self._plan(queryset, args, kwargs)
+            except _Unsupported:
+                plan = _NOT_PRECOMPILED
+            with self._lock:
+                plan = self._plans.setdefault(key, plan)
+            if plan is _NOT_PRECOMPILED:
+                return None, (), queryset
+            return plan, values, None
+        if plan is _NOT_PRECOMPILED:
+            return None, (), self.build(*args, **kwargs)
         from django.db import router
 
-        if plan is _NOT_PRECOMPILED or plan.using != (
-            plan.queryset._db or router.db_for_read(plan.queryset.model)
-        ):
-            return list(self.build(*args, **kwargs))
-        return plan.run(values)
-
-    def _learn(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
-        """Build the first call of a shape twice, compile both, keep the plan if it holds."""
-        queryset = self.build(*args, **kwargs)
-        try:
-            plan = self._plan(queryset, args, kwargs)
-        except _Unsupported:
-            plan = _NOT_PRECOMPILED
-        with self._lock:
-            self._plans.setdefault(key, plan)
-        # A clone answers: the plan's QuerySet must stay unevaluated (no rows kept alive).
-        return list(queryset._chain() if plan is not _NOT_PRECOMPILED else queryset)
+        if plan.using != (plan.queryset._db or router.db_for_read(plan.queryset.model)):
+            return None, (), self.build(*args, **kwargs)  # the router now says another database
+        return plan, values, None
 
     def _plan(self, first: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Plan:
         from django.core.exceptions import EmptyResultSet
@@ -222,7 +290,9 @@ class PrecompiledQuery(Generic[P]):
             for n, value in enumerate(values)
         ]
         try:
-            second = self.build(*altered[: len(args)], **dict(zip(names, altered[len(args) :])))
+            second = self.build(
+                *altered[: len(args)], **dict(zip(names, altered[len(args) :], strict=True))
+            )
         except Exception as error:  # e.g. a str where Django wants an int: not this shape
             raise _Unsupported("the altered arguments do not build") from error
         for queryset in (first, second):

@@ -13,7 +13,9 @@ is not a plain SELECT raises ``TypeError``; an empty QuerySet (``.none()``)
 runs a query that returns no rows.  :func:`instances` turns a finished
 corequest back into model instances (Django's field conversions applied,
 ``select_related`` populated and ``prefetch_related`` run, the latter with
-ordinary blocking ORM queries).
+ordinary blocking ORM queries).  ``statement()`` of a
+:func:`~django_bridge.precompiled` builder runs the same way without building
+and compiling the QuerySet each time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import re
 from typing import Any
 
 from skitai.corequests import DB_PGSQL, DB_SQLITE3, Alias
+
+from .precompiled import BoundQuery
 
 __all__ = ["compile_queryset", "enable", "instances", "queryset_adapter", "values_of"]
 
@@ -72,17 +76,33 @@ def compile_queryset(
 
 
 def queryset_adapter(obj: Any, alias: Alias) -> tuple[str, tuple[Any, ...]] | None:
-    """The statement adapter for ``Database.execute``: QuerySets only.
+    """The statement adapter for ``Database.execute``: QuerySets and precompiled ones.
 
     The QuerySet is compiled for the Django database behind ``alias`` (see
-    :func:`django_bridge.alias`), or the one it names with ``.using()``.
+    :func:`django_bridge.alias`), or the one it names with ``.using()``.  A
+    :class:`~django_bridge.precompiled.BoundQuery` brings its SQL, compiled
+    for the database Django's router chose (Django's SQL depends only on the
+    database vendor, which must be the alias's).
     """
-    if not _is_queryset(obj):
-        return None
     from .aliases import database_of
 
+    if isinstance(obj, BoundQuery):
+        return _bound_sql(obj, alias.kind)
+    if not _is_queryset(obj):
+        return None
     using = obj._db or database_of(alias)
     return compile_queryset(obj, alias.kind, using)
+
+
+def _bound_sql(bound: BoundQuery, kind: str) -> tuple[str, tuple[Any, ...]]:
+    """``(sql, params)`` of a precompiled query for alias kind ``kind``."""
+    from django.db import connections
+
+    vendor = connections[bound.db].vendor
+    if _VENDORS.get(kind) != vendor:
+        raise TypeError(f"a {vendor} QuerySet cannot run on a {kind} alias")
+    sql = _qmark(bound.sql) if kind == DB_SQLITE3 else bound.sql
+    return sql, tuple(bound.params)
 
 
 def enable() -> None:
@@ -100,11 +120,11 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
         prefetch_related_objects,
     )
 
-    if queryset._iterable_class is not ModelIterable:
+    structure, compiler = _structure_and_compiler(queryset)
+    if structure._iterable_class is not ModelIterable:
         raise TypeError("instances() needs a model QuerySet, not values()/values_list()")
     dataset = task.raw(timeout)
-    using = queryset.db
-    compiler = _compiler(queryset, using)
+    using = structure.db
     klass_info = compiler.klass_info
     select, annotations = compiler.select, compiler.annotation_col_map or {}
     fields = klass_info["select_fields"]
@@ -120,9 +140,18 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
         for attr, position in annotations.items():
             setattr(obj, attr, row[position])
         found.append(obj)
-    if queryset._prefetch_related_lookups:
-        prefetch_related_objects(found, *queryset._prefetch_related_lookups)
+    if structure._prefetch_related_lookups:
+        prefetch_related_objects(found, *structure._prefetch_related_lookups)
     return found
+
+
+def _structure_and_compiler(statement: Any) -> tuple[Any, Any]:
+    """The QuerySet that shapes ``statement``'s rows and a compiler set up to read them."""
+    if isinstance(statement, BoundQuery):
+        from django.db import connections
+
+        return statement.structure, statement.compiler(connections[statement.db])
+    return statement, _compiler(statement, statement.db)
 
 
 def _compiler(queryset: Any, using: str) -> Any:
@@ -144,12 +173,13 @@ def values_of(queryset: Any, task: Any, timeout: float | None = None) -> list[di
     """
     from django.db.models.query import ValuesIterable
 
-    if queryset._iterable_class is not ValuesIterable:
+    structure = queryset.structure if isinstance(queryset, BoundQuery) else queryset
+    if structure._iterable_class is not ValuesIterable:
         raise TypeError("values_of() needs a values(...) QuerySet")
     raw = list(task.raw(timeout).raw)
     if not raw:
         return []
-    query = queryset.query
+    query = structure.query
     names = [*query.extra_select, *query.values_select, *query.annotation_select]
-    compiler = _compiler(queryset, queryset.db)
+    _, compiler = _structure_and_compiler(queryset)
     return [dict(zip(names, row, strict=True)) for row in compiler.results_iter(results=[raw])]

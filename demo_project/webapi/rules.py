@@ -45,6 +45,18 @@ def photo_value_row(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@django_bridge.precompiled
+def photos_of(owner_id: int) -> Any:
+    """The photos of ``owner_id`` as list rows, newest first (SQL compiled once per worker)."""
+    return Photo.objects.filter(owner_id=owner_id).values(*PHOTO_FIELDS)
+
+
+@django_bridge.precompiled
+def photos_not_of(owner_id: int) -> Any:
+    """Everyone else's photos as list rows, newest first."""
+    return Photo.objects.exclude(owner_id=owner_id).values(*PHOTO_FIELDS)
+
+
 def resolve_uid(was: Any, uid: int | str) -> int | str:
     """``me`` -> the user's id; check the permission rules for everything else."""
     request, user = was.request, was.request.user

@@ -27,23 +27,18 @@ from photos.models import Photo
 import atila
 import django_bridge
 
-from .rules import PHOTO_FIELDS, photo_row, photo_value_row, resolve_uid, validate_url
+from .rules import (
+    photo_row,
+    photo_value_row,
+    photos_not_of,
+    photos_of,
+    resolve_uid,
+    validate_url,
+)
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
 django_bridge.add_token_route(app, "/token")
-
-
-@django_bridge.precompiled
-def photos_of(owner_id: int) -> Any:
-    """The photos of ``owner_id``, newest first (SQL compiled once per worker)."""
-    return Photo.objects.filter(owner_id=owner_id).values(*PHOTO_FIELDS)
-
-
-@django_bridge.precompiled
-def photos_not_of(owner_id: int) -> Any:
-    """Everyone else's photos, newest first."""
-    return Photo.objects.exclude(owner_id=owner_id).values(*PHOTO_FIELDS)
 
 
 @app.route("/me", methods=["GET"])

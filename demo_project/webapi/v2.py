@@ -5,6 +5,8 @@ The QuerySets are the same as with the ORM, but run through
 loop (PostgreSQL) or SQLite executor and ``.then(...)`` builds the answer when
 the rows arrive, so no handler thread waits for the database meanwhile.
 :func:`django_bridge.instances` turns the rows back into ``Photo`` objects.
+The lists run the ``statement()`` of v1's precompiled builders: the same SQL,
+compiled once per worker.
 
 * ``POST /token``, as in v1;
 * ``GET /<int:uid>/photos`` and ``GET /<int:uid>/photos/<int:photo_id>``,
@@ -24,14 +26,14 @@ from photos.models import Photo
 import atila
 import django_bridge
 
-from .rules import PHOTO_FIELDS, photo_row, photo_value_row, resolve_uid
+from .rules import photo_row, photo_value_row, photos_not_of, photos_of, resolve_uid
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
 django_bridge.add_token_route(app, "/token")
 
 
-def photos_of(was: Any, uid: int | str) -> Any:
+def queryset_of(was: Any, uid: int | str) -> Any:
     """The QuerySet of ``uid``'s photos (``notme``: everyone else's)."""
     if uid == "notme":
         return Photo.objects.exclude(owner_id=was.request.user.pk)
@@ -42,7 +44,11 @@ def photos_of(was: Any, uid: int | str) -> Any:
 @app.permission_required()
 def photos(was: Any, uid: int | str) -> Any:
     """The photos of user ``uid``, newest first."""
-    query = photos_of(was, resolve_uid(was, uid)).order_by("-created", "-id").values(*PHOTO_FIELDS)
+    uid = resolve_uid(was, uid)
+    if uid == "notme":
+        query = photos_not_of.statement(was.request.user.pk)
+    else:
+        query = photos_of.statement(uid)
 
     def respond(was: Any, task: Any) -> Any:
         rows = django_bridge.values_of(query, task)
@@ -55,7 +61,7 @@ def photos(was: Any, uid: int | str) -> Any:
 @app.permission_required()
 def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
     """One photo of user ``uid``, with its owner (``select_related``)."""
-    query = photos_of(was, resolve_uid(was, uid)).filter(pk=photo_id).select_related("owner")
+    query = queryset_of(was, resolve_uid(was, uid)).filter(pk=photo_id).select_related("owner")
 
     def respond(was: Any, task: Any) -> Any:
         found = django_bridge.instances(query, task)
@@ -70,7 +76,7 @@ def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
 @app.permission_required()
 def stats(was: Any, uid: int | str) -> Any:
     """``{"count": n, "latest": [{id, title} x 3]}``: two corequests at once in a ``was.Map``."""
-    mine = photos_of(was, resolve_uid(was, uid))
+    mine = queryset_of(was, resolve_uid(was, uid))
     return was.Map(
         count=was.db("@django", filter=len).execute(mine.values("id")),
         latest=was.db("@django").execute(

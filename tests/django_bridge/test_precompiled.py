@@ -93,7 +93,9 @@ def test_model_instances_with_select_and_prefetch_related(users: tuple[User, Use
 def test_values_list_and_flat(users: tuple[User, User]) -> None:
     owner, other = users
     titles = django_bridge.precompiled(
-        lambda uid: Photo.objects.filter(owner_id=uid).order_by("id").values_list("title", flat=True)
+        lambda uid: (
+            Photo.objects.filter(owner_id=uid).order_by("id").values_list("title", flat=True)
+        )
     )
     pairs = django_bridge.precompiled(
         lambda uid: Photo.objects.filter(owner_id=uid).order_by("id").values_list("id", "title")
@@ -109,7 +111,9 @@ def test_arguments_with_equal_values_keep_their_places(users: tuple[User, User])
     first = Photo.objects.filter(owner=owner).order_by("id").first()
     assert first is not None
     build = Counted(
-        lambda uid, since: Photo.objects.filter(owner_id=uid, id__gte=since).values_list("id", flat=True)
+        lambda uid, since: Photo.objects.filter(owner_id=uid, id__gte=since).values_list(
+            "id", flat=True
+        )
     )
     query = django_bridge.precompiled(build)
     same = first.pk if first.pk == owner.pk else owner.pk  # a call where both values are equal
@@ -122,7 +126,9 @@ def test_arguments_with_equal_values_keep_their_places(users: tuple[User, User])
 
 def test_values_that_change_the_sql_are_part_of_the_shape(users: tuple[User, User]) -> None:
     owner, other = users
-    build = Counted(lambda staff: Photo.objects.filter(owner__is_staff=staff).values_list("title", flat=True))
+    build = Counted(
+        lambda staff: Photo.objects.filter(owner__is_staff=staff).values_list("title", flat=True)
+    )
     by_staff = django_bridge.precompiled(build)
     for staff in (True, False, True, False):
         assert sorted(by_staff(staff)) == sorted(
@@ -137,7 +143,9 @@ def test_values_that_change_the_sql_are_part_of_the_shape(users: tuple[User, Use
 
 def test_shapes_that_do_not_qualify_are_built_every_time(users: tuple[User, User]) -> None:
     owner, other = users
-    contains = Counted(lambda text: Photo.objects.filter(title__icontains=text).values_list("title", flat=True))
+    contains = Counted(
+        lambda text: Photo.objects.filter(title__icontains=text).values_list("title", flat=True)
+    )
     search = django_bridge.precompiled(contains)
     assert sorted(search("MINE 1")) == ["mine 1"]
     assert sorted(search("theirs")) == ["theirs"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import webapi  # noqa: F401 - the demo's API package registers the "@django" alias
 from django.contrib.auth.models import User
 from django.db import connection
 from photos.models import Photo
@@ -149,3 +150,52 @@ def test_v2_permissions_through_the_engine(
         live_engine.get("/api/v2/me/photos", headers={"Authorization": "Bearer a.b.c"}).status_code
         == 401
     )
+
+
+def run_statement(statement: Any) -> Any:
+    """Run what ``was.db("@django").execute`` takes (QuerySet or precompiled) on ``@django``."""
+    from django_bridge.queryset import queryset_adapter
+
+    django_bridge.sync_aliases()
+    sql, params = queryset_adapter(statement, registry.get("@django"))
+    return standalone().query("@django", sql, params)
+
+
+def test_precompiled_statements_run_as_corequests(owner: User) -> None:
+    other = User.objects.create_user("other", "other@example.com", "other-pass-1")
+    for title in ("one", "two"):
+        Photo.objects.create(owner=owner, title=title, image_url=f"https://e.org/{title}.jpg")
+    Photo.objects.create(owner=other, title="theirs")
+    rows = django_bridge.precompiled(
+        lambda uid: Photo.objects.filter(owner_id=uid).values("id", "title", "created")
+    )
+    models = django_bridge.precompiled(
+        lambda uid: Photo.objects.filter(owner_id=uid).select_related("owner").order_by("id")
+    )
+    rows(owner.pk), models(owner.pk)  # learn both shapes
+    for user in (owner, other):
+        bound = rows.statement(user.pk)
+        assert isinstance(bound, django_bridge.BoundQuery)
+        expected = list(Photo.objects.filter(owner_id=user.pk).values("id", "title", "created"))
+        assert django_bridge.values_of(bound, run_statement(bound)) == expected
+        bound = models.statement(user.pk)
+        found = django_bridge.instances(bound, run_statement(bound))
+        expected_photos = Photo.objects.filter(owner=user).order_by("id")
+        assert [(p.title, p.owner.username, p.created) for p in found] == [
+            (p.title, user.username, p.created) for p in expected_photos
+        ]
+    with pytest.raises(TypeError, match="model QuerySet"):
+        django_bridge.instances(rows.statement(owner.pk), run_statement(rows.statement(owner.pk)))
+    searching = django_bridge.precompiled(lambda text: Photo.objects.filter(title__icontains=text))
+    searching("ONE")
+    plain = searching.statement("ONE")  # no plan for this shape: the QuerySet itself
+    assert [p.title for p in django_bridge.instances(plain, run_statement(plain))] == ["one"]
+
+
+def test_precompiled_statement_refuses_another_vendor(owner: User) -> None:
+    from django_bridge.queryset import _bound_sql
+
+    rows = django_bridge.precompiled(lambda uid: Photo.objects.filter(owner_id=uid).values("id"))
+    rows(owner.pk)
+    with pytest.raises(TypeError, match="cannot run on"):
+        _bound_sql(rows.statement(owner.pk), OTHER_KIND)
