@@ -76,6 +76,11 @@ class _Unsupported(Exception):
     """The arguments or the QuerySet do not qualify for a remembered SQL."""
 
 
+class _NotThisTime(_Unsupported):
+    """These values cannot teach the shape (an altered value equals the original, such as
+    ``inf + 0.5``, or does not exist, such as ``date.max + 1 day``): a later call may."""
+
+
 def _shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
     """``(shape key, argument values in slot order)``; :class:`_Unsupported` if none."""
     names = tuple(sorted(kwargs))
@@ -262,6 +267,8 @@ class PrecompiledQuery(Generic[P]):
             queryset = self.build(*args, **kwargs)
             try:
                 plan = self._plan(queryset, args, kwargs)
+            except _NotThisTime:
+                return None, (), queryset
             except _Unsupported:
                 plan = _NOT_PRECOMPILED
             with self._lock:
@@ -285,10 +292,18 @@ class PrecompiledQuery(Generic[P]):
 
         names = sorted(kwargs)
         values = args + tuple(kwargs[name] for name in names)
-        altered = [
-            value if type(value) in _BY_VALUE else _ALTER[type(value)](value, n)
-            for n, value in enumerate(values)
-        ]
+        try:
+            altered = [
+                value if type(value) in _BY_VALUE else _ALTER[type(value)](value, n)
+                for n, value in enumerate(values)
+            ]
+        except (OverflowError, ArithmeticError) as error:
+            raise _NotThisTime("an argument cannot be altered") from error
+        if any(
+            type(value) not in _BY_VALUE and other == value
+            for value, other in zip(values, altered, strict=True)
+        ):
+            raise _NotThisTime("an altered argument equals the original")
         try:
             second = self.build(
                 *altered[: len(args)], **dict(zip(names, altered[len(args) :], strict=True))

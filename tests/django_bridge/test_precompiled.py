@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection, connections
+from django.db.models import FloatField
+from django.db.models.functions import Cast
 from django.test.utils import CaptureQueriesContext
 from photos.models import Photo
 
@@ -201,3 +203,24 @@ def test_threads_with_their_own_connections(users: tuple[User, User]) -> None:
         thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads)
     assert failures == []
+
+
+def test_values_that_cannot_teach_the_shape_wait_for_one_that_can(
+    users: tuple[User, User],
+) -> None:
+    owner, _ = users
+    build = Counted(
+        lambda above: (
+            Photo.objects.annotate(rank=Cast("id", FloatField()))
+            .filter(rank__gt=above)
+            .values_list("id", flat=True)
+        )
+    )
+    newer = django_bridge.precompiled(build)
+    assert newer(float("inf")) == []  # inf + 0.5 is inf: no way to tell a parameter apart
+    assert newer(1e17) == []  # 1e17 + 0.5 is 1e17 as well
+    all_ids = sorted(Photo.objects.values_list("id", flat=True))
+    assert sorted(newer(0.5)) == all_ids  # this one teaches the shape
+    assert sorted(newer(all_ids[-2] + 0.5)) == all_ids[-1:]
+    assert newer(float("inf")) == []
+    assert build.calls == 1 + 1 + 2  # one build each for the first two, two for 0.5
