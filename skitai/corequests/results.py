@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
+from ..attrdict import AttrDict
 from .errors import CorequestError, CorequestTimeout, WouldBlock
 
 #: ``Result.status`` values (the original Skitai's numbering).
@@ -30,25 +31,10 @@ STATUS_NORMAL = 3
 _UNSET: Any = object()
 
 
-class Row(dict):  # type: ignore[type-arg]
+class Row(AttrDict):
     """A database row: ``row["id"]`` and ``row.id``; ``row.x = 1`` sets a key."""
 
     __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self[name] = value
-
-    def __delattr__(self, name: str) -> None:
-        try:
-            del self[name]
-        except KeyError:
-            raise AttributeError(name) from None
 
 
 class DataSet:
