@@ -40,6 +40,18 @@ def queryset_of(was: Any, uid: int | str) -> Any:
     return Photo.objects.filter(owner_id=uid)
 
 
+@django_bridge.precompiled
+def photo_of(owner_id: int, photo_id: int) -> Any:
+    """Photo ``photo_id`` of ``owner_id``, with its owner."""
+    return Photo.objects.filter(owner_id=owner_id, pk=photo_id).select_related("owner")
+
+
+@django_bridge.precompiled
+def photo_not_of(owner_id: int, photo_id: int) -> Any:
+    """Photo ``photo_id`` if someone else owns it, with its owner."""
+    return Photo.objects.exclude(owner_id=owner_id).filter(pk=photo_id).select_related("owner")
+
+
 @app.route("/<int:uid>/photos", methods=["GET"])
 @app.permission_required()
 def photos(was: Any, uid: int | str) -> Any:
@@ -61,7 +73,11 @@ def photos(was: Any, uid: int | str) -> Any:
 @app.permission_required()
 def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
     """One photo of user ``uid``, with its owner (``select_related``)."""
-    query = queryset_of(was, resolve_uid(was, uid)).filter(pk=photo_id).select_related("owner")
+    uid = resolve_uid(was, uid)
+    if uid == "notme":
+        query = photo_not_of.statement(was.request.user.pk, photo_id)
+    else:
+        query = photo_of.statement(uid, photo_id)
 
     def respond(was: Any, task: Any) -> Any:
         found = django_bridge.instances(query, task)

@@ -131,6 +131,17 @@ def test_v2_matches_v1_through_the_engine(
     assert one.json()["title"] == "four" and one.json()["owner"] == "owner"
     missing = live_engine.get(f"/api/v2/{owner.pk}/photos/999999", headers=headers)
     assert missing.status_code == 404
+    for photo in Photo.objects.filter(owner=owner):  # the precompiled query, again and again
+        found = live_engine.get(f"/api/v2/me/photos/{photo.pk}", headers=headers).json()
+        assert (found["id"], found["title"]) == (photo.pk, photo.title)
+    theirs = Photo.objects.get(owner=other)
+    assert live_engine.get(f"/api/v2/notme/photos/{theirs.pk}", headers=headers).status_code == 403
+    from django.contrib.auth.models import Permission
+
+    owner.user_permissions.add(Permission.objects.get(codename="view_photo"))
+    found = live_engine.get(f"/api/v2/notme/photos/{theirs.pk}", headers=headers)
+    assert found.status_code == 200 and found.json()["owner"] == "other"
+    assert live_engine.get(f"/api/v2/notme/photos/{latest.pk}", headers=headers).status_code == 404
 
     stats = live_engine.get("/api/v2/me/stats", headers=headers).json()
     assert stats == {
