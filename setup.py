@@ -26,6 +26,7 @@ TEST_REQUIRES = [
     "django>=5.2,<5.3",
     "psycopg2-binary",
     "gunicorn",
+    "websockets>=13",  # a real WebSocket client for the tests
     *TEMPLATE_REQUIRES,
     "ruff",
     # the demo's browser test drives Debian's chromium (apt-get install chromium)
@@ -58,6 +59,7 @@ setup(
     install_requires=[
         "httptools",
         "h11",
+        "wsproto>=1.2",
         "requests",
         "PyJWT>=2.8",
         "python-multipart>=0.0.18",

@@ -70,7 +70,11 @@ class Engine:
         host, port = sock.getsockname()[:2]
         logger.info(
             "serving %d mount(s) on http://%s:%d with %d worker(s) x %d thread(s)",
-            len(self.mounts), host, port, config.workers, config.threads,
+            len(self.mounts),
+            host,
+            port,
+            config.workers,
+            config.threads,
         )
         # created before the fork: every worker maps the same shared memory
         states = StateTable(self.state_keys)

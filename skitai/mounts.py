@@ -310,7 +310,8 @@ class MountTable:
         # sorted() is stable: equal points keep their insertion order.
         self._ordered = tuple(sorted(self._mounts, key=lambda m: -len(m.point)))
         self._solo = frozenset(
-            m for i, m in enumerate(self._ordered)
+            m
+            for i, m in enumerate(self._ordered)
             if m.app is not None and not any(_covers(later, m) for later in self._ordered[i + 1 :])
         )
         return mount
@@ -450,6 +451,8 @@ def _static_files(directory: str) -> StaticFiles:
 
 def _covers(shorter: Mount, longer: Mount) -> bool:
     """True when every path under ``longer`` also matches ``shorter``."""
-    return shorter.point == "/" or longer.point == shorter.point or longer.point.startswith(
-        shorter.point + "/"
+    return (
+        shorter.point == "/"
+        or longer.point == shorter.point
+        or longer.point.startswith(shorter.point + "/")
     )

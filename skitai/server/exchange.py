@@ -20,6 +20,7 @@ from .errors import ClientDisconnected
 
 if TYPE_CHECKING:
     from .http11 import HttpProtocol
+    from .websocket import WebSocket
 
 #: Content types worth compressing (prefixes of the media type).
 COMPRESSIBLE_TYPES = (
@@ -33,8 +34,16 @@ COMPRESSIBLE_TYPES = (
 )
 #: Headers a WSGI application may not set (PEP 3333: hop-by-hop).
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-     "proxy-authenticate", "proxy-authorization")
+    (
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authenticate",
+        "proxy-authorization",
+    )
 )
 #: Seconds a handler thread waits for a slow client to drain the output.
 WRITE_TIMEOUT = 60.0
@@ -77,10 +86,31 @@ class Exchange:
     """A request head, its body, and the response being written for it."""
 
     __slots__ = (
-        "protocol", "method", "target", "path", "query", "version", "headers",
-        "keep_alive", "body", "content_length", "body_limit", "expect_continue",
-        "dispatched", "started", "finished", "status_code", "bytes_sent",
-        "_chunked", "_gzip", "_no_body", "_continue_sent", "_queued", "_queued_cond",
+        "protocol",
+        "method",
+        "target",
+        "path",
+        "query",
+        "version",
+        "headers",
+        "keep_alive",
+        "body",
+        "content_length",
+        "body_limit",
+        "expect_continue",
+        "dispatched",
+        "started",
+        "finished",
+        "status_code",
+        "bytes_sent",
+        "_chunked",
+        "_gzip",
+        "_no_body",
+        "_continue_sent",
+        "_queued",
+        "_queued_cond",
+        "websocket_request",
+        "websocket",
     )
 
     def __init__(
@@ -122,6 +152,10 @@ class Exchange:
         self._continue_sent = False
         self._queued = 0  # bytes a handler thread queued for the loop to write
         self._queued_cond: threading.Condition | None = None
+        #: the request asks to switch to WebSocket (set by the protocol)
+        self.websocket_request = False
+        #: the WebSocket the application accepted (``environ["skitai.websocket"]``)
+        self.websocket: WebSocket | None = None
 
     # -- request helpers ---------------------------------------------------------
     def header(self, name: bytes) -> bytes | None:
@@ -242,6 +276,14 @@ class Exchange:
         if self.started or self.closed:
             self._finish()
             return
+        if status[:3] == "101":
+            if self.websocket is not None:
+                self.started = True
+                self.status_code = 101
+                self.protocol.switch_to_websocket(self)
+                return
+            # 101 switches to a protocol the engine speaks only when the app accepted it
+            status, headers, body = "500 Internal Server Error", [], b"Internal Server Error\n"
         self.started = True
         head, body = self._head(status, headers, len(body), body)
         if self._no_body:

@@ -28,9 +28,11 @@ from .errors import (
     URITooLong,
 )
 from .exchange import Exchange
+from .websocket import is_upgrade_request
 
 if TYPE_CHECKING:
     from .state import ServerState
+    from .websocket import WebSocket
 
 #: Parsed requests allowed to wait behind the one being answered.
 MAX_PIPELINE = 16
@@ -78,6 +80,10 @@ class HttpProtocol(asyncio.Protocol):
         self._last_data = 0.0
         self._idle_since = 0.0
         self._requests = 0
+        #: set once the connection switched to WebSocket: it gets every byte from then on
+        self.websocket: WebSocket | None = None
+        #: bytes that followed an upgrade request (the client's first frames)
+        self._upgrade_tail = b""
 
     # -- asyncio.Protocol ------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
@@ -115,6 +121,8 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:  # noqa: D102
         self.lost = True
         self.state.remove_connection(self)
+        if self.websocket is not None:
+            self.websocket.connection_lost()
         self.writable.set()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
@@ -143,6 +151,9 @@ class HttpProtocol(asyncio.Protocol):
         await self._drain_waiter
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
+        if self.websocket is not None:
+            self.websocket.feed(data)
+            return
         if self._over_limit:
             return  # refused with 503: drain and discard until the linger ends
         # Timestamps are exact (one clock read per chunk): the coarse clock of
@@ -155,10 +166,12 @@ class HttpProtocol(asyncio.Protocol):
         self._chunk_size = len(data)
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            # No protocol upgrades on this path: answer the request, then close.
+        except httptools.HttpParserUpgrade as upgrade:
+            # The parser stops at an upgrade: answer the request, then close, unless
+            # the application accepts a WebSocket (switch_to_websocket).
             self.closing = True
             self._pause_reading()
+            self._upgrade_tail = data[upgrade.args[0] :] if upgrade.args else b""
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
             if isinstance(cause, ProtocolError):
@@ -177,6 +190,8 @@ class HttpProtocol(asyncio.Protocol):
                 self._reject(HeadersTooLarge("request head too large"))
 
     def eof_received(self) -> bool | None:  # noqa: D102
+        if self.websocket is not None:
+            return None  # close: connection_lost tells the WebSocket (1006 without a close)
         if self._receiving is not None and self._receiving.body is not None:
             self._receiving.body.abort(ClientDisconnected("client closed mid-body"))
         self.closing = True
@@ -233,6 +248,8 @@ class HttpProtocol(asyncio.Protocol):
             expect,
         )
         exchange.body_limit = limit
+        if self.parser.should_upgrade():
+            exchange.websocket_request = is_upgrade_request(exchange.method, self._headers)
         self._requests += 1
         self._receiving = exchange
         self.pipeline.append(exchange)
@@ -311,6 +328,23 @@ class HttpProtocol(asyncio.Protocol):
         if self._reading_paused:
             self._resume_reading()
 
+    def switch_to_websocket(self, exchange: Exchange) -> None:
+        """The application accepted ``exchange``'s WebSocket: write the handshake, switch."""
+        websocket = exchange.websocket
+        assert websocket is not None and self.transport is not None
+        self.transport.write(websocket.handshake(exchange))
+        exchange.finished = True
+        if self.pipeline and self.pipeline[0] is exchange:
+            self.pipeline.popleft()
+        self.state.log_access(exchange)
+        self.websocket = websocket
+        self._receiving = None
+        self.closing = False
+        tail, self._upgrade_tail = self._upgrade_tail, b""
+        self._reading_paused = False
+        self.transport.resume_reading()
+        websocket.open(tail)
+
     # -- errors, timeouts, shutdown --------------------------------------------------------
     def _reject(self, error: ProtocolError) -> None:
         """Answer a protocol error after the exchanges ahead of it, then close."""
@@ -344,6 +378,9 @@ class HttpProtocol(asyncio.Protocol):
         """Enforce the head, body and keep-alive timeouts (called each second)."""
         if self.transport is None:
             return
+        if self.websocket is not None:
+            self.websocket.check_timeouts(now)
+            return
         config = self.config
         if self._in_head:
             if now - self._head_started > config.header_timeout:
@@ -367,6 +404,9 @@ class HttpProtocol(asyncio.Protocol):
         is answered with ``Connection: close``, or closed by the timeout check.
         """
         self.closing = True
+        if self.websocket is not None:
+            self.websocket.shutdown()
+            return
         if self.transport is None or self.pipeline or self._in_head:
             return
         if self._requests:

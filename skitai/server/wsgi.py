@@ -28,6 +28,7 @@ from urllib.parse import unquote_to_bytes
 from ..types import Environ, ExcInfo, WSGIApp
 from .errors import ClientDisconnected, ProtocolError
 from .exchange import Exchange
+from .websocket import WebSocketUpgrade
 
 logger = logging.getLogger("skitai.wsgi")
 
@@ -225,6 +226,8 @@ class WSGIContainer:
             environ = build_environ(exchange, script_name, path_info, self.multiprocess)
             if self.extra_environ:
                 environ.update(self.extra_environ)
+            if exchange.websocket_request and self.resubmit is not None:
+                environ["skitai.websocket"] = WebSocketUpgrade(exchange, self.resubmit)
             return app(environ, response.start_response)
 
         self._run(exchange, app, response, produce)

@@ -47,4 +47,3 @@ def _content_type(*header_sets: Mapping[str, Any] | None) -> str | None:
         if "content-type" in lookup:
             return lookup["content-type"]
     return None
-

@@ -38,9 +38,11 @@ def test_placeholders_become_server_parameters() -> None:
     assert server_form("SELECT * FROM t WHERE a = %s AND b = %s", (1, 2)) == (
         "SELECT * FROM t WHERE a = $1 AND b = $2", 2, None,
     )  # fmt: skip
-    assert server_form(
-        "UPDATE t SET a = %(v)s WHERE a > %(v)s OR b LIKE 'x%%'", {"v": 1}
-    ) == ("UPDATE t SET a = $1 WHERE a > $1 OR b LIKE 'x%'", 1, ("v",))
+    assert server_form("UPDATE t SET a = %(v)s WHERE a > %(v)s OR b LIKE 'x%%'", {"v": 1}) == (
+        "UPDATE t SET a = $1 WHERE a > $1 OR b LIKE 'x%'",
+        1,
+        ("v",),
+    )
     # without parameters psycopg2 leaves '%' alone, and so do we
     assert server_form("select 1 where 'a%' like 'a%';", None) == (
         "select 1 where 'a%' like 'a%'", 0, None,

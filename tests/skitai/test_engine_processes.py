@@ -67,7 +67,7 @@ def test_killed_worker_is_replaced(serve: Callable[..., LiveClient]) -> None:
     assert len(before) == 2
     victim = before.pop()
     os.kill(victim, signal.SIGKILL)
-    wait_until(lambda: (len(pids := worker_pids(client)) == 2 and victim not in pids))
+    wait_until(lambda: len(pids := worker_pids(client)) == 2 and victim not in pids)
     assert requests.get(client.base_url + "/", timeout=5).status_code == 200
 
 
@@ -132,7 +132,11 @@ def test_daemon_start_status_stop(tmp_path: Path, free_port: int) -> None:
     def command(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(script), *args],
-            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
         )
 
     started = command("start")

@@ -1,0 +1,409 @@
+"""WebSocket connections (RFC 6455) on an HTTP/1.1 connection, framed by ``wsproto``.
+
+The engine side only; what a message means is the application's business:
+
+1. :class:`~skitai.server.http11.HttpProtocol` marks a ``GET`` that asks for
+   ``Upgrade: websocket`` (:func:`is_upgrade_request`); the WSGI environ of
+   that request carries ``environ["skitai.websocket"]``, a
+   :class:`WebSocketUpgrade`.
+2. The application accepts it with a :class:`WebSocketHandler` and answers
+   ``101 Switching Protocols`` (any other answer is an ordinary HTTP
+   response, and the connection closes after it).
+3. The engine writes the handshake (``Sec-WebSocket-Accept``) and the
+   connection speaks WebSocket from then on: messages reassembled from their
+   frames (``max_message_size``, else close 1009), pings answered, the close
+   handshake done, an idle connection closed after ``idle_timeout`` (1000),
+   1001 when the worker shuts down, 1002 for a protocol error.
+
+The handler's methods run on the event loop and must not block: the
+application hands work to the handler pool with :meth:`WebSocket.submit`,
+which runs one job at a time per connection, in order.  :meth:`WebSocket.send`
+and :meth:`WebSocket.close` may be called from any thread.  Each worker
+process keeps its open connections by ``client_id`` in :data:`clients`, so an
+application can push to a client from another request (in the same worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from itertools import count
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Protocol
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.utilities import LocalProtocolError, generate_accept_token
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
+    from .http11 import HttpProtocol
+
+logger = logging.getLogger("skitai.websocket")
+
+#: Largest message (all its frames together) accepted by default: 1 MiB.
+DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
+#: Seconds without a message before an open connection is closed, by default.
+DEFAULT_IDLE_TIMEOUT = 60.0
+#: Seconds the peer has to answer our close frame before the socket is closed.
+CLOSE_TIMEOUT = 5.0
+#: Jobs waiting for the handler pool before the connection stops reading.
+MAX_PENDING_JOBS = 64
+#: Seconds a handler thread waits for a slow client to take what it sends.
+SEND_TIMEOUT = 60.0
+
+#: RFC 6455 close codes used by the engine.
+NORMAL_CLOSURE = 1000
+GOING_AWAY = 1001
+PROTOCOL_ERROR = 1002
+MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
+
+
+def is_upgrade_request(method: str, headers: list[tuple[bytes, bytes]]) -> bool:
+    """True for a ``GET`` asking to switch to WebSocket version 13 (RFC 6455 §4.2.1)."""
+    if method != "GET":
+        return False
+    upgrade = connection = key = version = False
+    for name, value in headers:
+        if name == b"upgrade":
+            upgrade = upgrade or b"websocket" in value.lower()
+        elif name == b"connection":
+            connection = connection or any(
+                token.strip() == b"upgrade" for token in value.lower().split(b",")
+            )
+        elif name == b"sec-websocket-key":
+            key = len(value.strip()) == 24  # 16 random bytes, base64
+        elif name == b"sec-websocket-version":
+            version = value.strip() == b"13"
+    return upgrade and connection and key and version
+
+
+class WebSocketHandler(Protocol):
+    """What the application gives :meth:`WebSocketUpgrade.accept` (called on the loop)."""
+
+    def on_open(self, socket: WebSocket) -> None:
+        """The handshake is written: the connection is open."""
+        ...
+
+    def on_message(self, socket: WebSocket, message: str | bytes) -> None:
+        """A whole message arrived: ``str`` for a text message, ``bytes`` for binary."""
+        ...
+
+    def on_close(self, socket: WebSocket, code: int) -> None:
+        """The connection closed with ``code`` (1006: the socket dropped without a close)."""
+        ...
+
+
+class ClientRegistry:
+    """The open WebSocket connections of this worker process, by ``client_id``."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[int, WebSocket] = {}
+        self._ids = count(1)
+
+    def next_id(self) -> int:
+        """A new client id (unique within this worker process)."""
+        return next(self._ids)
+
+    def add(self, socket: WebSocket) -> None:
+        """Register an open connection."""
+        self._sockets[socket.client_id] = socket
+
+    def discard(self, socket: WebSocket) -> None:
+        """Forget a closed connection."""
+        self._sockets.pop(socket.client_id, None)
+
+    def get(self, client_id: int) -> WebSocket | None:
+        """The open connection ``client_id``, or None."""
+        return self._sockets.get(client_id)
+
+    def send(self, client_id: int, message: str | bytes) -> bool:
+        """Send ``message`` to client ``client_id``; False when it is not open here."""
+        socket = self._sockets.get(client_id)
+        return socket is not None and socket.send(message)
+
+    def __len__(self) -> int:
+        return len(self._sockets)
+
+
+#: This worker's open connections.
+clients = ClientRegistry()
+
+
+class WebSocketUpgrade:
+    """``environ["skitai.websocket"]``: accept a request's WebSocket upgrade."""
+
+    def __init__(self, exchange: Exchange, submit: Callable[..., None]) -> None:
+        self._exchange = exchange
+        self._submit = submit
+        #: the open connections of this worker (``clients``)
+        self.clients = clients
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered (``Sec-WebSocket-Protocol``), in order."""
+        offered: list[str] = []
+        for name, value in self._exchange.headers:
+            if name == b"sec-websocket-protocol":
+                offered += [p.strip() for p in value.decode("latin-1").split(",") if p.strip()]
+        return offered
+
+    def accept(
+        self,
+        handler: WebSocketHandler,
+        *,
+        subprotocol: str | None = None,
+        idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    ) -> WebSocket:
+        """Take the connection over once the application answers ``101 Switching Protocols``.
+
+        ``subprotocol`` must be one the client offered; ``idle_timeout``
+        (seconds, None for none) closes a connection that sends nothing.
+        """
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            raise ValueError(f"the client did not offer subprotocol {subprotocol!r}")
+        exchange = self._exchange
+        socket = WebSocket(
+            exchange.protocol, handler, self._submit, subprotocol, idle_timeout, max_message_size
+        )
+        exchange.websocket = socket
+        return socket
+
+
+class WebSocket:
+    """One open WebSocket connection (the engine side of it)."""
+
+    def __init__(
+        self,
+        protocol: HttpProtocol,
+        handler: WebSocketHandler,
+        submit: Callable[..., None],
+        subprotocol: str | None,
+        idle_timeout: float | None,
+        max_message_size: int,
+    ) -> None:
+        self.client_id = clients.next_id()
+        self.subprotocol = subprotocol
+        self.idle_timeout = idle_timeout
+        self.max_message_size = max_message_size
+        #: the close code once closed (None while open)
+        self.close_code: int | None = None
+        self._protocol = protocol
+        self._loop = protocol.loop
+        self._handler = handler
+        self._submit = submit
+        self._connection = Connection(ConnectionType.SERVER)
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self._last_activity = monotonic()
+        self._close_sent_at: float | None = None
+        self._jobs: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._jobs_lock = threading.Lock()
+        self._job_running = False
+        self._reading_paused = False
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closing or closed."""
+        return self.close_code is not None or self._connection.state is not ConnectionState.OPEN
+
+    # -- any thread ------------------------------------------------------------------
+    def send(self, message: str | bytes) -> bool:
+        """Send a text (``str``) or binary (``bytes``) message; False once closed.
+
+        From a handler thread the call waits (up to ``SEND_TIMEOUT``) while
+        the client is slow to read, as an HTTP response body does.
+        """
+        if not isinstance(message, (str, bytes, bytearray)):
+            raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
+        if self.closed:
+            return False
+        if self._on_loop():
+            self._send_now(message)
+        else:
+            writable = self._protocol.writable
+            if not writable.is_set():
+                writable.wait(SEND_TIMEOUT)
+            self._loop.call_soon_threadsafe(self._send_now, message)
+        return True
+
+    def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the close handshake (the peer's answer, or a timeout, ends it)."""
+        if self._on_loop():
+            self._close_now(code, reason)
+        else:
+            self._loop.call_soon_threadsafe(self._close_now, code, reason)
+
+    def submit(self, job: Callable[..., Any], *args: Any) -> None:
+        """Run ``job(*args)`` on the handler pool, after this connection's earlier jobs."""
+        with self._jobs_lock:
+            self._jobs.append((job, args))
+            if self._job_running:
+                crowded = len(self._jobs) > MAX_PENDING_JOBS
+            else:
+                self._job_running, crowded = True, False
+                self._submit(self._run_jobs)
+        if crowded and self._on_loop():
+            self._pause_reading()
+
+    def _run_jobs(self) -> None:
+        """Handler thread: run the queued jobs in order until none is left."""
+        while True:
+            with self._jobs_lock:
+                if not self._jobs:
+                    self._job_running = False
+                    break
+                job, args = self._jobs.popleft()
+            try:
+                job(*args)
+            except Exception:  # noqa: BLE001 - one job's failure must not stop the others
+                logger.exception("error in a WebSocket job of client %d", self.client_id)
+        if self._reading_paused:
+            self._loop.call_soon_threadsafe(self._resume_reading)
+
+    def _on_loop(self) -> bool:
+        return asyncio._get_running_loop() is self._loop
+
+    # -- event loop --------------------------------------------------------------------
+    def handshake(self, exchange: Exchange) -> bytes:
+        """The ``101 Switching Protocols`` response head for ``exchange``."""
+        key = next(v for n, v in exchange.headers if n == b"sec-websocket-key").strip()
+        lines = [
+            b"HTTP/1.1 101 Switching Protocols",
+            b"Upgrade: websocket",
+            b"Connection: Upgrade",
+            b"Sec-WebSocket-Accept: " + generate_accept_token(key),
+        ]
+        if self.subprotocol is not None:
+            lines.append(b"Sec-WebSocket-Protocol: " + self.subprotocol.encode("latin-1"))
+        return b"\r\n".join(lines) + b"\r\n\r\n"
+
+    def open(self, trailing: bytes) -> None:
+        """The handshake is written: register, tell the handler, read what came along."""
+        clients.add(self)
+        self._last_activity = monotonic()
+        try:
+            self._handler.on_open(self)
+        except Exception:  # noqa: BLE001 - the application's error closes only this socket
+            logger.exception("error opening WebSocket client %d", self.client_id)
+            self._close_now(INTERNAL_ERROR, "")
+            return
+        if trailing:
+            self.feed(trailing)
+
+    def feed(self, data: bytes) -> None:
+        """Bytes from the client."""
+        self._last_activity = monotonic()
+        connection = self._connection
+        try:
+            connection.receive_data(data)
+        except LocalProtocolError:
+            return  # closed already: what follows our close is ignored
+        for event in connection.events():
+            if isinstance(event, (TextMessage, BytesMessage)):
+                self._size += len(event.data)
+                if self._size > self.max_message_size:
+                    self._parts.clear()
+                    self._close_now(MESSAGE_TOO_BIG, "message too big")
+                    return
+                self._parts.append(event.data)
+                if event.message_finished:
+                    self._deliver()
+            elif isinstance(event, Ping):
+                self._write(connection.send(event.response()))
+            elif isinstance(event, CloseConnection):
+                self._closed_by_peer(event)
+                return
+
+    def _deliver(self) -> None:
+        parts, self._parts, self._size = self._parts, [], 0
+        first = parts[0]
+        message: str | bytes
+        if isinstance(first, str):
+            message = first if len(parts) == 1 else "".join(parts)  # type: ignore[arg-type]
+        else:
+            message = bytes(first) if len(parts) == 1 else b"".join(parts)  # type: ignore[arg-type]
+        try:
+            self._handler.on_message(self, message)
+        except Exception:  # noqa: BLE001 - the application's error closes only this socket
+            logger.exception("error in WebSocket handler of client %d", self.client_id)
+            self._close_now(INTERNAL_ERROR, "")
+
+    def _closed_by_peer(self, event: CloseConnection) -> None:
+        connection = self._connection
+        if connection.state is ConnectionState.REMOTE_CLOSING:
+            self._write(connection.send(event.response()))
+        elif connection.state is ConnectionState.OPEN:  # a frame wsproto could not parse
+            self._write(connection.send(CloseConnection(code=event.code, reason=event.reason)))
+        self._finish(event.code)
+
+    def _send_now(self, message: str | bytes) -> None:
+        if self._connection.state is not ConnectionState.OPEN:
+            return
+        event = (
+            TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message)
+        )
+        self._write(self._connection.send(event))
+
+    def _close_now(self, code: int, reason: str) -> None:
+        if self._connection.state is ConnectionState.OPEN:
+            self._write(self._connection.send(CloseConnection(code=code, reason=reason)))
+            self._close_sent_at = monotonic()
+            if self.close_code is None:
+                self.close_code = code
+
+    def _write(self, data: bytes) -> None:
+        transport = self._protocol.transport
+        if data and transport is not None and not transport.is_closing():
+            transport.write(data)
+
+    def _finish(self, code: int) -> None:
+        """Closed: close the socket, forget the client, tell the handler (once)."""
+        transport = self._protocol.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+        if self._handler is None:
+            return
+        handler, self._handler = self._handler, None  # type: ignore[assignment]
+        if self.close_code is None:
+            self.close_code = code
+        clients.discard(self)
+        try:
+            handler.on_close(self, code)
+        except Exception:  # noqa: BLE001 - nothing is left to answer
+            logger.exception("error closing WebSocket client %d", self.client_id)
+
+    def check_timeouts(self, now: float) -> None:
+        """Close an idle connection; drop one whose peer ignores our close (each second)."""
+        if self._close_sent_at is not None:
+            if now - self._close_sent_at > CLOSE_TIMEOUT:
+                self._finish(self.close_code or NORMAL_CLOSURE)
+        elif self.idle_timeout is not None and now - self._last_activity > self.idle_timeout:
+            self._close_now(NORMAL_CLOSURE, "idle timeout")
+
+    def shutdown(self) -> None:
+        """The worker is stopping: close with 1001 (going away)."""
+        self._close_now(GOING_AWAY, "server shutting down")
+
+    def connection_lost(self) -> None:
+        """The socket closed (by either side)."""
+        self._finish(self.close_code or 1006)
+
+    def _pause_reading(self) -> None:
+        transport = self._protocol.transport
+        if not self._reading_paused and transport is not None:
+            self._reading_paused = True
+            transport.pause_reading()
+
+    def _resume_reading(self) -> None:
+        transport = self._protocol.transport
+        with self._jobs_lock:
+            crowded = len(self._jobs) > MAX_PENDING_JOBS // 2
+        if self._reading_paused and transport is not None and not crowded:
+            self._reading_paused = False
+            transport.resume_reading()

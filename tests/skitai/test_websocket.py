@@ -1,0 +1,182 @@
+"""WebSocket on the engine (``environ["skitai.websocket"]``), driven by a real client.
+
+The server scripts mount a plain WSGI app that accepts the upgrade with a
+handler; the client is the ``websockets`` library, a raw socket where a
+client library would refuse to misbehave.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import struct
+from collections.abc import Callable
+
+import pytest
+import requests
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from skitai.testing import LiveClient
+
+Serve = Callable[..., LiveClient]
+
+#: An echo app: text is answered upper-cased by a handler thread, binary echoed on the loop;
+#: "push <id> <text>" sends to another client; "close" closes with 4000.
+ECHO_APP = """
+import skitai
+
+class Echo:
+    def on_open(self, socket):
+        socket.send(f"hello {socket.client_id}")
+
+    def on_message(self, socket, message):
+        if isinstance(message, bytes):
+            socket.send(message)
+        elif message == "close":
+            socket.close(4000, "asked to")
+        elif message.startswith("push "):
+            _, client, text = message.split(" ", 2)
+            socket.send(str(registry.send(int(client), text)))
+        elif message == "boom":
+            raise RuntimeError("handler failure")
+        else:
+            socket.submit(lambda: socket.send(message.upper()))
+
+    def on_close(self, socket, code):
+        closed.append(code)
+
+closed = []
+registry = None
+
+def app(environ, start_response):
+    global registry
+    upgrade = environ.get("skitai.websocket")
+    if environ["PATH_INFO"] == "/closed":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [" ".join(map(str, closed)).encode()]
+    if upgrade is None:
+        start_response("426 Upgrade Required", [("Upgrade", "websocket")])
+        return [b"websocket only"]
+    if environ["PATH_INFO"] == "/refuse":
+        start_response("403 Forbidden", [("Content-Type", "text/plain")])
+        return [b"no"]
+    registry = upgrade.clients
+    offered = upgrade.subprotocols
+    upgrade.accept(Echo(), subprotocol="chat" if "chat" in offered else None,
+                   idle_timeout=float(environ.get("QUERY_STRING") or 60), max_message_size=1000)
+    start_response("101 Switching Protocols", [])
+    return []
+
+skitai.mount("/", app)
+skitai.run(workers=1, threads=2)
+"""
+
+
+@pytest.fixture
+def echo(serve: Serve) -> LiveClient:
+    return serve(ECHO_APP)
+
+
+def ws_url(client: LiveClient, path: str = "/ws") -> str:
+    return client.base_url.replace("http://", "ws://") + path
+
+
+def test_messages_both_ways(echo: LiveClient) -> None:
+    with connect(ws_url(echo)) as ws:
+        assert ws.recv(timeout=5).startswith("hello ")
+        ws.send("abc")
+        assert ws.recv(timeout=5) == "ABC"  # answered by a handler thread
+        ws.send(b"\x00\x01binary")
+        assert ws.recv(timeout=5) == b"\x00\x01binary"  # answered on the loop
+        for n in range(20):  # a handler's jobs run in order
+            ws.send(f"m{n}")
+        assert [ws.recv(timeout=5) for _ in range(20)] == [f"M{n}" for n in range(20)]
+        ws.ping().wait(5)  # pings are answered
+    assert requests.get(echo.base_url + "/closed", timeout=5).text.split() == ["1000"]
+
+
+def test_fragmented_message_and_subprotocol(echo: LiveClient) -> None:
+    with connect(ws_url(echo), subprotocols=["chat"]) as ws:
+        assert ws.subprotocol == "chat"
+        ws.recv(timeout=5)
+        ws.send(["frag", "ment", "ed"])  # one message in three frames
+        assert ws.recv(timeout=5) == "FRAGMENTED"
+
+
+def test_server_close_code_and_push_between_clients(echo: LiveClient) -> None:
+    with connect(ws_url(echo)) as first, connect(ws_url(echo)) as second:
+        first_id = first.recv(timeout=5).split()[1]
+        second.recv(timeout=5)
+        second.send(f"push {first_id} from second")
+        assert second.recv(timeout=5) == "True"
+        assert first.recv(timeout=5) == "from second"
+        second.send("push 999999 nobody")
+        assert second.recv(timeout=5) == "False"
+        first.send("close")
+        with pytest.raises(ConnectionClosed) as closed:
+            first.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+
+
+def test_limits_and_errors_close_the_socket(echo: LiveClient) -> None:
+    with connect(ws_url(echo)) as ws:
+        ws.recv(timeout=5)
+        ws.send("x" * 1001)  # over max_message_size
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    with connect(ws_url(echo)) as ws:
+        ws.recv(timeout=5)
+        ws.send("boom")  # the handler raised: 1011, the server goes on
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    with connect(ws_url(echo, "/ws?1")) as ws:  # idle timeout of one second
+        ws.recv(timeout=5)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1000
+    assert requests.get(echo.base_url + "/x", timeout=5).status_code == 426
+
+
+def _handshake(port: int, path: str = "/ws") -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    key = base64.b64encode(os.urandom(16))
+    sock.sendall(
+        b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    return sock
+
+
+def _read_head(sock: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_refused_upgrade_is_an_http_answer_and_a_bad_frame_is_1002(echo: LiveClient) -> None:
+    sock = _handshake(echo.port or 0, "/refuse")
+    head = _read_head(sock)
+    assert head.startswith(b"HTTP/1.1 403 ")
+    sock.close()
+    sock = _handshake(echo.port or 0)
+    head = _read_head(sock)
+    assert head.startswith(b"HTTP/1.1 101 ") and b"Sec-WebSocket-Accept: " in head
+    sock.sendall(b"\x81\x05hello")  # a text frame without the mask a client must set
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    close_frame = data[data.index(b"\x88") :]
+    assert struct.unpack("!H", close_frame[2:4])[0] == 1002
