@@ -32,6 +32,7 @@ from atila.storage import AttrDict, RequestNamespace, SharedStore
 from atila.templates import TemplateEngine
 from atila.urls import URLBuilder
 from atila.was import Was, current_was
+from atila.websocket import WS_CHANNEL, websocket_route
 
 __all__ = ["DEFAULT_CONFIG", "Atila"]
 
@@ -66,6 +67,8 @@ class Atila(SecurityDecorators, Composition):
         #: Show tracebacks to clients (HTML page, or JSON for JSON clients).
         self.debug: bool = False
         self.use_reloader: bool = False
+        #: this worker's open WebSocket connections (set by the first WebSocket upgrade)
+        self.websocket_clients: Any = None
         self.securekey: str | None = None
         self.session_timeout: int | None = None
         self.authenticate: str | bool | None = None
@@ -229,6 +232,31 @@ class Atila(SecurityDecorators, Composition):
             return func
 
         return decorator
+
+    def websocket(
+        self,
+        spec: int = WS_CHANNEL,
+        timeout: float | None = 60,
+        onopen: Handler | None = None,
+        onclose: Handler | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Make the decorated handler a WebSocket endpoint (spec "More About Websocket").
+
+        Put it under ``@app.route``; see :mod:`atila.websocket` for ``spec``
+        (``skitai.WS_CHANNEL | skitai.WS_THREAD`` ...), ``timeout`` (idle
+        seconds) and the ``onopen(was)``/``onclose(was)`` callbacks.
+        """
+        self._check_setup("add a WebSocket route")
+        return websocket_route(self, spec, timeout, onopen, onclose)
+
+    def websocket_send(self, client_id: int, message: str | bytes) -> bool:
+        """Send ``message`` to WebSocket client ``client_id`` of this worker process.
+
+        False when no such connection is open in this worker (it closed, or
+        another worker holds it).
+        """
+        clients = self.websocket_clients
+        return clients is not None and clients.send(client_id, message)
 
     def unroute(self, pattern: str, status: int | str = 404) -> None:
         """Block every path matching glob ``pattern`` (``"/examples/*"``) with ``status``."""

@@ -117,9 +117,7 @@ def _complete(app: Atila, was: Was, produce: Callable[[], Any]) -> WSGIResult | 
         result = produce()
         pending = as_pending(result, was)
         if pending is not None:
-            return DeferredResponse(
-                pending, partial(_resume, app, was), contextvars.copy_context()
-            )
+            return DeferredResponse(pending, partial(_resume, app, was), contextvars.copy_context())
     except Exception as exc:  # noqa: BLE001 - the app's outermost boundary
         error = http_error_of(exc)
         if error is None:

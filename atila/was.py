@@ -52,7 +52,7 @@ _LEVELS = {
 class Was(WasSecurity, WasCorequests, WasUpstreams):
     """The request façade (spec: ``was.request``, ``was.response``, ``was.API`` ...)."""
 
-    __slots__ = ("app", "request", "response", "_id", "__weakref__")
+    __slots__ = ("app", "request", "response", "_id", "websocket", "__weakref__")
 
     #: ``was.API(...)``: a JSON API response (see :mod:`atila.responses`).
     API = responses.API
@@ -74,6 +74,8 @@ class Was(WasSecurity, WasCorequests, WasUpstreams):
         self.request = request
         self.response = response
         self._id: str | None = None
+        #: the WebSocket connection of an ``@app.websocket`` route (``client_id``, ``send``)
+        self.websocket: Any = None
 
     def __repr__(self) -> str:
         return f"<Was {self.request!r}>"

@@ -31,6 +31,16 @@ from .corequests.pg_prepare import DEFAULT_STATEMENT_CACHE
 from .engine import Engine, script_dir
 from .mounts import Mount, MountError
 from .preference import Preference
+from .server.websocket import (
+    WS_CHANNEL,
+    WS_COROUTINE,
+    WS_FAST,
+    WS_GROUPCHAT,
+    WS_NOTHREAD,
+    WS_SESSION,
+    WS_THREAD,
+    WS_THREADSAFE,
+)
 from .testing import test_client
 
 __version__ = "0.1.0"
@@ -125,6 +135,14 @@ __all__ = [
     "DB_SQLITE3",
     "PROTO_HTTP",
     "PROTO_HTTPS",
+    "WS_CHANNEL",
+    "WS_COROUTINE",
+    "WS_FAST",
+    "WS_GROUPCHAT",
+    "WS_NOTHREAD",
+    "WS_SESSION",
+    "WS_THREAD",
+    "WS_THREADSAFE",
     "alias",
     "Mount",
     "MountError",

@@ -219,7 +219,8 @@ class Exchange:
             if lname in HOP_BY_HOP:
                 if lname == "connection" and value.lower() == "close":
                     close = True
-                continue
+                if not (lname == "upgrade" and code == 426):  # RFC 9110 §15.5.22 needs it
+                    continue
             if lname == "content-length":
                 length = int(value)
                 continue
@@ -280,7 +281,7 @@ class Exchange:
             if self.websocket is not None:
                 self.started = True
                 self.status_code = 101
-                self.protocol.switch_to_websocket(self)
+                self.protocol.switch_to_websocket(self, headers)
                 return
             # 101 switches to a protocol the engine speaks only when the app accepted it
             status, headers, body = "500 Internal Server Error", [], b"Internal Server Error\n"

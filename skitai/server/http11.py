@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Sequence
 from time import monotonic
 from typing import TYPE_CHECKING
 
@@ -328,11 +329,13 @@ class HttpProtocol(asyncio.Protocol):
         if self._reading_paused:
             self._resume_reading()
 
-    def switch_to_websocket(self, exchange: Exchange) -> None:
+    def switch_to_websocket(
+        self, exchange: Exchange, headers: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """The application accepted ``exchange``'s WebSocket: write the handshake, switch."""
         websocket = exchange.websocket
         assert websocket is not None and self.transport is not None
-        self.transport.write(websocket.handshake(exchange))
+        self.transport.write(websocket.handshake(exchange, headers))
         exchange.finished = True
         if self.pipeline and self.pipeline[0] is exchange:
             self.pipeline.popleft()

@@ -29,7 +29,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import count
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,12 +55,32 @@ MAX_PENDING_JOBS = 64
 #: Seconds a handler thread waits for a slow client to take what it sends.
 SEND_TIMEOUT = 60.0
 
+#: The spec's WebSocket modes (``skitai.WS_CHANNEL | skitai.WS_THREADSAFE``), bit flags that
+#: the application framework interprets (``@app.websocket``): designs ...
+WS_CHANNEL = 0x01
+WS_GROUPCHAT = 0x02
+WS_COROUTINE = 0x04
+#: ... and message handling options.
+WS_THREAD = 0x10
+WS_THREADSAFE = 0x20
+WS_NOTHREAD = 0x40
+WS_SESSION = 0x80
+#: The spec's "fast" option: handled on the event loop, as ``WS_NOTHREAD``.
+WS_FAST = WS_NOTHREAD
+
 #: RFC 6455 close codes used by the engine.
 NORMAL_CLOSURE = 1000
 GOING_AWAY = 1001
 PROTOCOL_ERROR = 1002
 MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
+
+
+#: Response headers the engine writes itself in a handshake (or that belong to a body).
+_HANDSHAKE_OWN = frozenset(
+    ("upgrade", "connection", "sec-websocket-accept", "sec-websocket-protocol",
+     "content-length", "content-type", "transfer-encoding", "content-encoding")
+)  # fmt: skip
 
 
 def is_upgrade_request(method: str, headers: list[tuple[bytes, bytes]]) -> bool:
@@ -206,6 +226,9 @@ class WebSocket:
         self._jobs_lock = threading.Lock()
         self._job_running = False
         self._reading_paused = False
+        #: sent or closed before the handshake went out (while the app was answering 101)
+        self._opened = False
+        self._early: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
 
     @property
     def closed(self) -> bool:
@@ -270,8 +293,12 @@ class WebSocket:
         return asyncio._get_running_loop() is self._loop
 
     # -- event loop --------------------------------------------------------------------
-    def handshake(self, exchange: Exchange) -> bytes:
-        """The ``101 Switching Protocols`` response head for ``exchange``."""
+    def handshake(self, exchange: Exchange, headers: Sequence[tuple[str, str]] = ()) -> bytes:
+        """The ``101 Switching Protocols`` response head for ``exchange``.
+
+        The application's own ``headers`` (a session's ``Set-Cookie`` ...) go
+        along, but for those of the handshake and of a body.
+        """
         key = next(v for n, v in exchange.headers if n == b"sec-websocket-key").strip()
         lines = [
             b"HTTP/1.1 101 Switching Protocols",
@@ -281,12 +308,19 @@ class WebSocket:
         ]
         if self.subprotocol is not None:
             lines.append(b"Sec-WebSocket-Protocol: " + self.subprotocol.encode("latin-1"))
+        for name, value in headers:
+            if name.lower() not in _HANDSHAKE_OWN:
+                lines.append(f"{name}: {value}".encode("latin-1"))
         return b"\r\n".join(lines) + b"\r\n\r\n"
 
     def open(self, trailing: bytes) -> None:
         """The handshake is written: register, tell the handler, read what came along."""
         clients.add(self)
         self._last_activity = monotonic()
+        self._opened = True
+        early, self._early = self._early, []
+        for action, args in early:
+            action(*args)
         try:
             self._handler.on_open(self)
         except Exception:  # noqa: BLE001 - the application's error closes only this socket
@@ -343,6 +377,9 @@ class WebSocket:
         self._finish(event.code)
 
     def _send_now(self, message: str | bytes) -> None:
+        if not self._opened:
+            self._early.append((self._send_now, (message,)))
+            return
         if self._connection.state is not ConnectionState.OPEN:
             return
         event = (
@@ -351,6 +388,9 @@ class WebSocket:
         self._write(self._connection.send(event))
 
     def _close_now(self, code: int, reason: str) -> None:
+        if not self._opened:
+            self._early.append((self._close_now, (code, reason)))
+            return
         if self._connection.state is ConnectionState.OPEN:
             self._write(self._connection.send(CloseConnection(code=code, reason=reason)))
             self._close_sent_at = monotonic()

@@ -47,9 +47,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.mark.slow
-def test_admin_login_add_photo_and_see_it_on_the_front_page(
-    demo: LiveClient, browser: Any
-) -> None:
+def test_admin_login_add_photo_and_see_it_on_the_front_page(demo: LiveClient, browser: Any) -> None:
     page = browser.new_page()
     page.set_default_timeout(15000)
     page.goto(demo.base_url + "/admin/")
