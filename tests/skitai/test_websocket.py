@@ -180,3 +180,40 @@ def test_refused_upgrade_is_an_http_answer_and_a_bad_frame_is_1002(echo: LiveCli
     sock.close()
     close_frame = data[data.index(b"\x88") :]
     assert struct.unpack("!H", close_frame[2:4])[0] == 1002
+
+
+def _masked_text(text: str) -> bytes:
+    payload = text.encode()
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+
+
+def test_frames_sent_along_with_the_handshake_are_read(echo: LiveClient) -> None:
+    sock = socket.create_connection(("127.0.0.1", echo.port or 0), timeout=5)
+    key = base64.b64encode(os.urandom(16))
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: "
+        + key
+        + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        + _masked_text("early")
+    )
+    data = b""
+    while b"EARLY" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    sock.close()
+    assert data.startswith(b"HTTP/1.1 101 ")
+
+
+def test_a_wrong_version_is_no_upgrade(echo: LiveClient) -> None:
+    sock = socket.create_connection(("127.0.0.1", echo.port or 0), timeout=5)
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + base64.b64encode(os.urandom(16)) + b"\r\n"
+        b"Sec-WebSocket-Version: 8\r\n\r\n"
+    )
+    assert _read_head(sock).startswith(b"HTTP/1.1 426 ")
+    sock.close()
