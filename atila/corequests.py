@@ -427,7 +427,15 @@ class WasCorequests:
         return ThreadPass(self, target, args, kwargs)  # type: ignore[arg-type]
 
     def Input(self, size: int = 65536) -> Any:  # noqa: N802 - spec name
-        """``data = yield was.Input(n)`` in a coroutine: read the request body."""
+        """``data = yield was.Input(n)`` in a coroutine: read the request body.
+
+        In a ``WS_COROUTINE`` WebSocket handler: the next message (None once
+        the connection closed).
+        """
+        if getattr(self, "websocket", None) is not None:
+            from atila.websocket import NEXT_MESSAGE
+
+            return NEXT_MESSAGE
         from atila.coroutines import Input
 
         return Input(self, size)

@@ -26,13 +26,16 @@ nothing.  Modes (flags of ``spec``):
 * ``WS_SESSION``: the handler is a generator, ``message = yield`` takes the next
   message (None when the connection closes) and ``yield reply`` answers;
 * ``WS_GROUPCHAT``: what the handler returns goes to every connection of the
-  route in this worker (a chat room).
+  route in this worker (a chat room);
+* ``WS_COROUTINE``: the handler is a generator that waits without holding a
+  thread: ``message = yield was.Input()`` takes the next message (None once
+  closed), ``task = yield <corequest>`` resumes with the finished task, and
+  ``yield reply`` (str, bytes, dict, list) sends it.
 
 ``timeout`` closes a connection that sends nothing for that many seconds
 (None: never); ``onclose(was)`` runs when it closes.
 ``app.websocket_send(client_id, message)`` pushes to a connection of this
-worker from anywhere (``was.websocket.client_id``).  Not built:
-``WS_COROUTINE`` (``yield was.Input()`` with corequests inside a WebSocket).
+worker from anywhere (``was.websocket.client_id``).
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ import contextvars
 import inspect
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from atila import jsonenc
 from atila.errors import HTTPError
+from skitai.corequests import Pending, Task
 from skitai.server.websocket import (
     WS_CHANNEL,
     WS_COROUTINE,
@@ -70,10 +75,14 @@ __all__ = [
     "WS_SESSION",
     "WS_THREAD",
     "WS_THREADSAFE",
+    "NEXT_MESSAGE",
     "WebSocketRoute",
 ]
 
 logger = logging.getLogger("atila.websocket")
+
+#: What ``was.Input()`` gives in a WebSocket coroutine: "wait for the next message".
+NEXT_MESSAGE = object()
 
 #: Close codes (RFC 6455).
 _NORMAL_CLOSURE = 1000
@@ -92,10 +101,10 @@ class WebSocketRoute:
         onopen: Callable[..., Any] | None,
         onclose: Callable[..., Any] | None,
     ) -> None:
-        if spec & WS_COROUTINE:
-            raise NotImplementedError("WS_COROUTINE WebSockets are not built yet")
-        if spec & WS_SESSION and (onopen is not None or onclose is not None):
-            raise ValueError("a WS_SESSION handler opens and closes itself: no onopen/onclose")
+        if spec & (WS_SESSION | WS_COROUTINE) and (onopen is not None or onclose is not None):
+            raise ValueError("a generator handler opens and closes itself: no onopen/onclose")
+        if spec & WS_COROUTINE and spec & WS_NOTHREAD:
+            raise ValueError("a WS_COROUTINE handler runs on the handler pool, not WS_NOTHREAD")
         self.app = app
         self.handler = handler
         self.spec = spec
@@ -103,7 +112,8 @@ class WebSocketRoute:
         self.onopen = onopen
         self.onclose = onclose
         self.on_loop = bool(spec & WS_NOTHREAD)
-        self.names = _parameter_names(handler, skip=1 if spec & WS_SESSION else 2)
+        self.generator = bool(spec & (WS_SESSION | WS_COROUTINE))
+        self.names = _parameter_names(handler, skip=1 if self.generator else 2)
         self.open_names = _parameter_names(onopen, skip=1) if onopen else set()
         #: WS_GROUPCHAT: the route's open connections in this worker
         self.members: dict[int, Any] = {}
@@ -155,6 +165,10 @@ class _Connection:
         self.socket: Any = None
         self.context: contextvars.Context | None = None
         self._session: Any = None
+        #: WS_COROUTINE: messages not asked for yet, and whether it waits for one
+        self._inbox: deque[str | bytes] = deque()
+        self._wants_message = False
+        self._peer_closed = self._told_closed = False
 
     # -- engine callbacks (event loop) -------------------------------------------------
     def on_open(self, socket: Any) -> None:
@@ -162,6 +176,8 @@ class _Connection:
             self.route.join(socket)
         if self.route.spec & WS_SESSION:
             self._dispatch(self._start_session)
+        elif self.route.spec & WS_COROUTINE:
+            self._dispatch(self._start_coroutine)
 
     def on_message(self, socket: Any, message: str | bytes) -> None:
         self._dispatch(self._answer, message)
@@ -190,6 +206,13 @@ class _Connection:
     def _answer(self, message: str | bytes) -> None:
         if self.route.spec & WS_SESSION:
             self._session_send(message)
+            return
+        if self.route.spec & WS_COROUTINE:
+            if self._wants_message:
+                self._wants_message = False
+                self._step(message)
+            else:
+                self._inbox.append(message)
             return
         self._reply(self.route.handler(self.was, message, **self.args))
 
@@ -234,11 +257,56 @@ class _Connection:
                 self._end_session()
                 return
 
+    def _start_coroutine(self) -> None:
+        coroutine = self.route.handler(self.was, **self.args)
+        if not inspect.isgenerator(coroutine):
+            raise TypeError("a WS_COROUTINE handler must be a generator (yield was.Input())")
+        self._session = coroutine
+        self._step(None)
+
+    def _step(self, value: Any) -> None:
+        """Run the coroutine until it waits for a message or a corequest, or ends."""
+        coroutine = self._session
+        while coroutine is not None:
+            try:
+                item = coroutine.send(value)
+            except StopIteration:
+                self._end_session()
+                return
+            value = None
+            if item is None or item is NEXT_MESSAGE:
+                if self._inbox:
+                    value = self._inbox.popleft()
+                elif self._peer_closed:
+                    if self._told_closed:  # it was given None once; asking again ends it
+                        self._session = None
+                        coroutine.close()
+                        return
+                    self._told_closed = True  # value None: the spec's "if not msg: break"
+                else:
+                    self._wants_message = True
+                    return
+                continue
+            if isinstance(item, Pending):
+                if isinstance(item, Task) and item.done():
+                    value = item
+                    continue
+                item.on_ready(lambda item=item: self.socket.submit(self._run, self._step, item))
+                return
+            self._reply(item)
+
     def _end_session(self) -> None:
         self._session = None
         self.socket.close(_NORMAL_CLOSURE, "")
 
     def _closed(self) -> None:
+        if self.route.spec & WS_COROUTINE:
+            self._peer_closed = True
+            if self._wants_message:
+                self._wants_message = False
+                self._told_closed = True
+                self._step(None)  # the spec's "if not msg: break"
+            return
         if self._session is not None:
             session, self._session = self._session, None
             try:

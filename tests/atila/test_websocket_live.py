@@ -54,6 +54,17 @@ def session(was):
             return
         yield "ECHO:" + message
 
+@app.route("/coroutine")
+@app.websocket(skitai.WS_COROUTINE, 60)
+def coroutine(was):
+    while 1:
+        msg = yield was.Input()
+        if not msg:
+            events.append("coroutine done")
+            break
+        task = yield was.Thread(len, (msg,))   # a corequest: no thread waits for it
+        yield {"message": msg, "length": task.fetch()}
+
 @app.route("/chat")
 @app.websocket(skitai.WS_GROUPCHAT, 60)
 def chat(was, message):
@@ -150,3 +161,19 @@ def test_plain_requests_and_route_checks(server: LiveClient) -> None:
         connect(url(server, "/private"))
     assert refused.value.response.status_code == 401
     assert requests.get(server.base_url + "/item_in_stock", timeout=5).text == "False"
+
+
+def test_coroutine_waits_for_messages_and_corequests(server: LiveClient) -> None:
+    with connect(url(server, "/coroutine")) as ws:
+        for word in ("one", "three", "seventeen"):
+            ws.send(word)
+        answers = [json.loads(ws.recv(timeout=5)) for _ in range(3)]
+        assert answers == [
+            {"message": "one", "length": 3},
+            {"message": "three", "length": 5},
+            {"message": "seventeen", "length": 9},
+        ]
+    for _ in range(50):  # the coroutine is told of the close (msg is None) and ends
+        if "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text:
+            break
+    assert "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text
