@@ -8,8 +8,10 @@
         return "you said: " + message
 
 The route answers a WebSocket upgrade (any other request: 426 Upgrade
-Required).  Route checks (``@app.permission_required``, hooks, ...) run on the
-upgrade request as on any request; then ``onopen(was)`` runs, still inside
+Required; a browser page of another origin than the server's or the route's
+CORS ``access_control_allow_origin``: 403).  Route checks
+(``@app.permission_required``, hooks, ...) run on the upgrade request as on
+any request; then ``onopen(was)`` runs, still inside
 that request (so a session it changes goes out with the ``101`` response), and
 the connection switches to WebSocket (:mod:`skitai.server.websocket`).
 
@@ -49,6 +51,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from atila import jsonenc
+from atila.cors import policy_for
 from atila.errors import HTTPError
 from skitai.corequests import Pending, Task
 from skitai.server.websocket import (
@@ -126,6 +129,7 @@ class WebSocketRoute:
             raise HTTPError(
                 426, "this resource speaks WebSocket only", headers=[("Upgrade", "websocket")]
             )
+        self._check_origin(was)
         self.app.websocket_clients = upgrade.clients
         connection = _Connection(self, was, {k: v for k, v in params.items() if k in self.names})
         socket = upgrade.accept(connection, idle_timeout=self.timeout)
@@ -136,6 +140,26 @@ class WebSocketRoute:
         connection.context = contextvars.copy_context()
         was.response.set_status("101 Switching Protocols")
         return None
+
+    def _check_origin(self, was: Was) -> None:
+        """403 for a browser page of another origin (cross-site WebSocket hijacking).
+
+        Browsers send cookies with a WebSocket handshake from any page, and the
+        same-origin policy does not apply: a page elsewhere could act with the
+        user's session.  Its ``Origin`` must be this server's or one the route's
+        CORS policy (``access_control_allow_origin``) allows.
+        """
+        request = was.request
+        origin = request.env.get("HTTP_ORIGIN")
+        if not origin:
+            return  # not a browser: nothing rides on ambient cookies it did not choose
+        host = request.env.get("HTTP_HOST", "")
+        if origin.partition("://")[2] == host:
+            return
+        route = request.route
+        if policy_for(self.app, route.options if route is not None else {}).allows(origin):
+            return
+        raise HTTPError(403, f"WebSocket from origin {origin!r} refused")
 
     def join(self, socket: Any) -> None:
         """A connection of a WS_GROUPCHAT route opened."""

@@ -141,6 +141,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:  # noqa: D102
         self.writable.set()
+        if self.websocket is not None:
+            self.websocket.writable_again()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
 

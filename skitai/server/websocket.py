@@ -401,6 +401,9 @@ class WebSocket:
         transport = self._protocol.transport
         if data and transport is not None and not transport.is_closing():
             transport.write(data)
+            if not self._protocol.writable.is_set():
+                # The client reads slower than we answer: read no more until it catches up.
+                self._pause_reading()
 
     def _finish(self, code: int) -> None:
         """Closed: close the socket, forget the client, tell the handler (once)."""
@@ -440,10 +443,16 @@ class WebSocket:
             self._reading_paused = True
             transport.pause_reading()
 
+    def writable_again(self) -> None:
+        """The transport drained its output (``resume_writing``): read again if we can."""
+        self._resume_reading()
+
     def _resume_reading(self) -> None:
         transport = self._protocol.transport
         with self._jobs_lock:
             crowded = len(self._jobs) > MAX_PENDING_JOBS // 2
+        if not self._protocol.writable.is_set():
+            return
         if self._reading_paused and transport is not None and not crowded:
             self._reading_paused = False
             transport.resume_reading()

@@ -177,3 +177,13 @@ def test_coroutine_waits_for_messages_and_corequests(server: LiveClient) -> None
         if "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text:
             break
     assert "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text
+
+
+def test_pages_of_other_origins_are_refused(server: LiveClient) -> None:
+    own = server.base_url
+    with connect(url(server, "/fast"), origin=own) as ws:  # type: ignore[arg-type]
+        ws.send("ok")
+        assert ws.recv(timeout=5) == "ko"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url(server, "/fast"), origin="http://evil.example")  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403

@@ -217,3 +217,22 @@ def test_a_wrong_version_is_no_upgrade(echo: LiveClient) -> None:
     )
     assert _read_head(sock).startswith(b"HTTP/1.1 426 ")
     sock.close()
+
+
+def test_a_client_that_does_not_read_is_not_buffered_without_end(echo: LiveClient) -> None:
+    """Binary messages are echoed on the loop; once the replies to a client that does not
+    read fill the socket, the server stops reading it instead of queueing replies."""
+    sock = _handshake(echo.port or 0)
+    assert _read_head(sock).startswith(b"HTTP/1.1 101 ")
+    payload = os.urandom(900)
+    mask = os.urandom(4)
+    frame = bytes([0x82, 0x80 | 126]) + struct.pack("!H", len(payload)) + mask
+    frame += bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.settimeout(3)
+    sent = 0
+    with pytest.raises(TimeoutError):
+        while sent < 64 * 1024 * 1024:  # all of it would go if the server kept reading
+            sent += sock.send(frame)
+    assert sent < 16 * 1024 * 1024
+    sock.close()
+    assert requests.get(echo.base_url + "/closed", timeout=5).status_code == 200
