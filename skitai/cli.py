@@ -163,6 +163,8 @@ def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParse
     add("-s", "--silent", action="store_true", help="no access log")
     add("--name", help="server name (also names the default var directory)")
     add("--user", help="user the workers switch to (the master must be root)")
+    add("--certfile", help="PEM certificate (chain): serve HTTPS")
+    add("--keyfile", help="PEM private key of --certfile (if not inside it)")
     if extra_options:
         group = parser.add_argument_group("application options")
         for option in extra_options:
@@ -189,7 +191,7 @@ def parse_args(
 
 def _apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
     changes: dict[str, object] = {}
-    for name in ("ip", "port", "workers", "threads", "name", "user"):
+    for name in ("ip", "port", "workers", "threads", "name", "user", "certfile", "keyfile"):
         value = getattr(namespace, name)
         if value is not None:
             changes[name] = value

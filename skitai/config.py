@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import ssl
 
 #: Longest request target (URI) accepted; longer gets ``414 URI Too Long``.
 DEFAULT_MAX_URI_SIZE = 8190
@@ -76,10 +77,32 @@ class Config:
     #: slots of the cross-worker replay table (``environ["skitai.replay"]``,
     #: :mod:`skitai.replay`): 24 bytes each, made once in the master
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY
+    #: PEM certificate chain: set, the server speaks HTTPS (and WSS) only
+    certfile: str = ""
+    #: PEM private key of ``certfile`` (empty: the key is in ``certfile``)
+    keyfile: str = ""
 
     def __post_init__(self) -> None:
         if not self.var_dir:
             self.var_dir = os.path.join(os.path.expanduser("~"), ".skitai", self.name)
+
+    @property
+    def scheme(self) -> str:
+        """``https`` with a certificate, else ``http``."""
+        return "https" if self.certfile else "http"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context (TLS 1.2+, ALPN ``http/1.1``), or None without one.
+
+        Raises ``OSError``/``ssl.SSLError`` when the certificate or key cannot be loaded.
+        """
+        if not self.certfile:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.certfile, self.keyfile or None)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
 
     @property
     def pid_file(self) -> str:

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+import ssl
 import sys
 from typing import Any
 
@@ -63,14 +64,20 @@ class Engine:
         configure_logging(config)
         self.mounts.freeze()
         try:
+            config.ssl_context()  # a bad certificate fails here, not in every worker
+        except (OSError, ssl.SSLError) as exc:
+            print(f"skitai: cannot load certificate {config.certfile}: {exc}", file=sys.stderr)
+            return 1
+        try:
             sock = create_listener(config.ip, config.port, config.backlog)
         except OSError as exc:
             print(f"skitai: cannot listen on {config.ip}:{config.port}: {exc}", file=sys.stderr)
             return 1
         host, port = sock.getsockname()[:2]
         logger.info(
-            "serving %d mount(s) on http://%s:%d with %d worker(s) x %d thread(s)",
+            "serving %d mount(s) on %s://%s:%d with %d worker(s) x %d thread(s)",
             len(self.mounts),
+            config.scheme,
             host,
             port,
             config.workers,

@@ -44,7 +44,7 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
     dispatcher = make_dispatcher(config, pool)  # type: ignore[operator]
     state = ServerState(config, loop, dispatcher)
     server = await loop.create_server(
-        lambda: HttpProtocol(state), sock=sock, backlog=config.backlog
+        lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, ssl=config.ssl_context()
     )
     state.start()
     stopping = asyncio.Event()
