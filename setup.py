@@ -37,8 +37,8 @@ setup(
     name="atila-stack",
     version="0.1.0",
     description=(
-        "Skitai app engine (asyncio HTTP/1.1, HTTPS, WebSocket, WSGI), the Atila framework and a Django "
-        "bridge: one server, one process model, one database."
+        "Skitai app engine (asyncio HTTP/1.1, HTTPS, WebSocket, WSGI), the Atila framework "
+        "and a Django bridge: one server, one process model, one database."
     ),
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

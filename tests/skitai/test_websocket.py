@@ -59,6 +59,9 @@ def app(environ, start_response):
     if upgrade is None:
         start_response("426 Upgrade Required", [("Upgrade", "websocket")])
         return [b"websocket only"]
+    if environ["PATH_INFO"] == "/fake101":  # 101 without accepting: not a switch
+        start_response("101 Switching Protocols", [])
+        return []
     if environ["PATH_INFO"] == "/refuse":
         start_response("403 Forbidden", [("Content-Type", "text/plain")])
         return [b"no"]
@@ -166,6 +169,9 @@ def test_refused_upgrade_is_an_http_answer_and_a_bad_frame_is_1002(echo: LiveCli
     sock = _handshake(echo.port or 0, "/refuse")
     head = _read_head(sock)
     assert head.startswith(b"HTTP/1.1 403 ")
+    sock.close()
+    sock = _handshake(echo.port or 0, "/fake101")
+    assert _read_head(sock).startswith(b"HTTP/1.1 500 ")
     sock.close()
     sock = _handshake(echo.port or 0)
     head = _read_head(sock)
