@@ -406,6 +406,7 @@ def run_benchmark(
     ready_path: str = "/",
     check: Callable[[list[Server]], bool] | None = None,
     check_only: bool = False,
+    load: Callable[[str], WrkResult | str] | None = None,
 ) -> int:
     """The whole run; returns the process exit code.
 
@@ -414,13 +415,20 @@ def run_benchmark(
     rounds of every path of ``paths`` (label -> path) with the wrk options of
     ``args`` (:func:`add_arguments`), a table per round and path, and a
     summary per path with ``targets``.  ``check_only`` stops after the check.
+    ``load(url)`` replaces wrk for protocols it does not speak (WebSocket): one
+    load run, as a :class:`WrkResult` (or why there is none).
     """
-    wrk = shutil.which("wrk")
-    if wrk is None and not check_only:
-        print("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
-        return 1
     options = wrk_options(args)
-    print(f"{options.describe()}, {args.rounds} rounds")
+    if load is None:
+        wrk = shutil.which("wrk")
+        if wrk is None and not check_only:
+            print("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
+            return 1
+        print(f"{options.describe()}, {args.rounds} rounds")
+
+        def load(url: str) -> WrkResult | str:
+            assert wrk is not None
+            return run_wrk(wrk, url, options)
 
     def titled(label: str) -> str:
         return "" if len(paths) == 1 else f"{label} {paths[label]}"
@@ -429,7 +437,7 @@ def run_benchmark(
         print_round(number, round_, titled(label))
 
     def measure(server: Server, path: str) -> WrkResult | str:
-        assert wrk is not None
+        assert load is not None
         sessions = [s.process.pid for s in servers if s.process is not None]
         if getattr(args, "quiet_wait", 0) > 0:
             waited, share = wait_until_quiet(sessions, args.quiet_below, args.quiet_wait)
@@ -437,7 +445,7 @@ def run_benchmark(
                 print(f"  ({server.name}: other processes still use {share:.0f}% of the CPU"
                       f" after {waited:.0f} s; measuring anyway)")  # fmt: skip
         with CpuWatch(sessions) as watch:
-            result = run_wrk(wrk, server.url(path), options)
+            result = load(server.url(path))
         if isinstance(result, WrkResult):
             result.other_cpu = watch.other_percent
             if server.process is not None:
