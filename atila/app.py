@@ -32,7 +32,8 @@ from atila.storage import AttrDict, RequestNamespace, SharedStore
 from atila.templates import TemplateEngine
 from atila.urls import URLBuilder
 from atila.was import Was, current_was
-from atila.websocket import WS_CHANNEL, websocket_route
+from atila.websocket import websocket_route
+from skitai.server.websocket import WS_CHANNEL
 
 __all__ = ["DEFAULT_CONFIG", "Atila"]
 

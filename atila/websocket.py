@@ -54,33 +54,13 @@ from atila import jsonenc
 from atila.cors import policy_for
 from atila.errors import HTTPError
 from skitai.corequests import Pending, Task
-from skitai.server.websocket import (
-    WS_CHANNEL,
-    WS_COROUTINE,
-    WS_FAST,
-    WS_GROUPCHAT,
-    WS_NOTHREAD,
-    WS_SESSION,
-    WS_THREAD,
-    WS_THREADSAFE,
-)
+from skitai.server.websocket import WS_CHANNEL, WS_COROUTINE, WS_GROUPCHAT, WS_NOTHREAD, WS_SESSION
 
 if TYPE_CHECKING:
     from atila.app import Atila
     from atila.was import Was
 
-__all__ = [
-    "WS_CHANNEL",
-    "WS_COROUTINE",
-    "WS_FAST",
-    "WS_GROUPCHAT",
-    "WS_NOTHREAD",
-    "WS_SESSION",
-    "WS_THREAD",
-    "WS_THREADSAFE",
-    "NEXT_MESSAGE",
-    "WebSocketRoute",
-]
+__all__ = ["NEXT_MESSAGE", "WebSocketRoute", "websocket_route"]
 
 logger = logging.getLogger("atila.websocket")
 
