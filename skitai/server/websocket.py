@@ -340,6 +340,8 @@ class WebSocket:
             return  # closed already: what follows our close is ignored
         for event in connection.events():
             if isinstance(event, (TextMessage, BytesMessage)):
+                if self.close_code is not None:
+                    continue  # we are closing: what the peer still sends is not delivered
                 self._size += len(event.data)
                 if self._size > self.max_message_size:
                     self._parts.clear()
