@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import pytest
@@ -98,6 +99,16 @@ def server(serve: Callable[..., LiveClient]) -> LiveClient:
     return serve(SERVE)
 
 
+def events_once(server: LiveClient, done: Callable[[str], bool], within: float = 10.0) -> str:
+    """The server's event log, asked again until ``done(log)`` or ``within`` seconds
+    (onclose and the end of a coroutine run on a handler thread after the close)."""
+    deadline = time.monotonic() + within
+    while True:
+        events = requests.get(server.base_url + "/events", timeout=5).text
+        if done(events) or time.monotonic() > deadline:
+            return events
+
+
 def url(server: LiveClient, path: str) -> str:
     return server.base_url.replace("http://", "ws://") + path
 
@@ -117,10 +128,7 @@ def test_channel_with_onopen_onclose_and_push_through_the_session(server: LiveCl
         assert ws.recv(timeout=5) == "Item In Stock!"
     events = requests.get(server.base_url + "/events", timeout=5).text
     assert events.startswith("open value")
-    for _ in range(50):  # onclose runs on a handler thread once the close is done
-        if events.endswith("close"):
-            break
-        events = requests.get(server.base_url + "/events", timeout=5).text
+    events = events_once(server, lambda text: text.endswith("close"))
     assert events == "open value | close"
 
 
@@ -173,10 +181,8 @@ def test_coroutine_waits_for_messages_and_corequests(server: LiveClient) -> None
             {"message": "three", "length": 5},
             {"message": "seventeen", "length": 9},
         ]
-    for _ in range(50):  # the coroutine is told of the close (msg is None) and ends
-        if "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text:
-            break
-    assert "coroutine done" in requests.get(server.base_url + "/events", timeout=5).text
+    # the coroutine is told of the close (msg is None) and ends
+    assert "coroutine done" in events_once(server, lambda text: "coroutine done" in text)
 
 
 def test_pages_of_other_origins_are_refused(server: LiveClient) -> None:
