@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from harness import (
     ROOT,
+    Output,
     WrkResult,
     add_arguments,
     run_benchmark,
+    run_tool,
     skitai_command,
     uvicorn_command,
 )
@@ -44,15 +45,10 @@ def make_load(args: argparse.Namespace) -> object:
             sys.executable, str(HERE / "ws_load.py"), ws_url, "--connections",
             str(args.connections), "--duration", str(args.duration), "--size", str(args.size),
         ]  # fmt: skip
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=args.duration + 60, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return "ws_load.py timed out"
-        if done.returncode != 0:
-            return f"ws_load.py exited {done.returncode}: {done.stderr.strip()[-300:]}"
-        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        output = run_tool("ws_load.py", argv, args.duration + 60)
+        if not isinstance(output, Output):
+            return output
+        figures = json.loads(output.text.strip().splitlines()[-1])
         return WrkResult(
             requests_per_sec=figures["per_sec"],
             p99_ms=figures["p99_ms"],

@@ -56,6 +56,7 @@ __all__ = [
     "Target",
     "WrkOptions",
     "WrkParseError",
+    "Output",
     "WrkResult",
     "add_arguments",
     "build_servers",
@@ -68,6 +69,7 @@ __all__ = [
     "print_round",
     "print_summary",
     "round_order",
+    "run_tool",
     "run_benchmark",
     "run_rounds",
     "run_wrk",
@@ -241,18 +243,31 @@ def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
     ]  # fmt: skip
     for header in options.headers:
         argv[1:1] = ["-H", header]
+    output = run_tool("wrk", argv, options.duration + 30)
+    if not isinstance(output, Output):
+        return output
     try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=options.duration + 30, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return "wrk timed out"
-    if done.returncode != 0:
-        return f"wrk exited {done.returncode}: {done.stderr.strip()[:200]}"
-    try:
-        return parse_wrk_output(done.stdout)
+        return parse_wrk_output(output.text)
     except WrkParseError as exc:
-        return f"{exc}\n{done.stdout}"
+        return f"{exc}\n{output.text}"
+
+
+@dataclasses.dataclass
+class Output:
+    """What a load tool printed on its standard output."""
+
+    text: str
+
+
+def run_tool(name: str, argv: list[str], timeout: float) -> Output | str:
+    """Run a load tool: its output, or why there is none (timed out, failed)."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"{name} timed out"
+    if done.returncode != 0:
+        return f"{name} exited {done.returncode}: {done.stderr.strip()[-300:]}"
+    return Output(done.stdout)
 
 
 def round_order(names: Sequence[str], number: int) -> list[str]:
