@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from functools import partial
@@ -245,22 +246,26 @@ async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         raise CorequestTimeout(f"corequest not finished in {timeout} seconds") from None
 
 
-_standalone: Corequests | None = None
+#: Serialises the first call of :func:`standalone`: ``functools.cache`` alone
+#: could run the factory twice when two threads ask at once (two loop threads).
 _standalone_lock = threading.Lock()
 
 
+@functools.cache
+def _new_standalone() -> Corequests:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="skitai-corequests", daemon=True)
+    thread.start()
+    return Corequests(loop)
+
+
 def standalone() -> Corequests:
-    """A process-wide hub with its own loop thread, for use outside Skitai workers."""
-    global _standalone
+    """A process-wide hub with its own loop thread, for use outside Skitai workers.
+
+    Created on the first call; every later call (from any thread) returns the same hub.
+    """
     with _standalone_lock:
-        if _standalone is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(
-                target=loop.run_forever, name="skitai-corequests", daemon=True
-            )
-            thread.start()
-            _standalone = Corequests(loop)
-        return _standalone
+        return _new_standalone()
 
 
 __all__ = ["Corequests", "standalone"]
