@@ -70,6 +70,8 @@ setup(
     extras_require={
         "uvloop": ["uvloop; sys_platform != 'win32'"],
         "templates": TEMPLATE_REQUIRES,
+        # django_bridge: the supported Django (5.2 LTS)
+        "django": ["django>=5.2,<5.3"],
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": [
@@ -83,6 +85,18 @@ setup(
         ],
         "pytest11": [
             "django_bridge = django_bridge.pytest_plugin",
+        ],
+        # the engine's registries, filled by the layers above it (skitai/registries.py)
+        "skitai.alias_kinds": [
+            "django = django_bridge.aliases:alias_kind",
+        ],
+        "skitai.statement_adapters": [
+            "django = django_bridge.queryset:queryset_adapter",
+            "django_bridge = django_bridge.queryset:queryset_adapter",
+            "sqlphile = atila.corequests:sqlphile_statement",
+        ],
+        "skitai.mount_targets": [
+            "django = django_bridge.mount:mounted_project",
         ],
     },
     classifiers=[

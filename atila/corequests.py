@@ -26,6 +26,7 @@ from atila.maps import Map, Mapped
 from skitai.corequests import (
     DB_PGSQL,
     ENVIRON_KEY,
+    Alias,
     Corequests,
     Pending,
     Task,
@@ -33,6 +34,7 @@ from skitai.corequests import (
     completed,
     standalone,
 )
+from skitai.corequests.statements import adapt_statement, register_statement_adapter
 
 if TYPE_CHECKING:
     from atila.was import Was
@@ -44,6 +46,7 @@ __all__ = [
     "ThreadPass",
     "hub_of",
     "register_statement_adapter",
+    "sqlphile_statement",
 ]
 
 
@@ -57,20 +60,14 @@ def hub_of(was: Any) -> Corequests:
 
 # --------------------------------------------------------------------------- SQL
 
-#: A function turning a query object ``db.execute`` does not know (a Django
-#: QuerySet ...) into ``(sql, params)`` for an :class:`~skitai.corequests.Alias`,
-#: or None to pass.
-StatementAdapter = Callable[[Any, str], "tuple[str, Any] | None"]
-#: Adapters ``Database.execute`` consults first (see :func:`register_statement_adapter`).
-STATEMENT_ADAPTERS: list[StatementAdapter] = []
 
+def sqlphile_statement(query: Any, alias: Alias) -> tuple[str, None] | None:
+    """The statement adapter for sqlphile queries (``was.sql.select(...)``): their SQL
+    text, values quoted in it.  Registered as the ``sqlphile`` entry point of the group
+    ``skitai.statement_adapters`` (see :mod:`skitai.corequests.statements`)."""
+    from sqlphile.sql import SQL
 
-def register_statement_adapter(adapter: StatementAdapter) -> StatementAdapter:
-    """Let ``was.db(...).execute(obj)`` run other query objects (``django_bridge`` uses it
-    for QuerySets): ``adapter(obj, alias)`` returns ``(sql, params)`` or None."""
-    if adapter not in STATEMENT_ADAPTERS:
-        STATEMENT_ADAPTERS.append(adapter)
-    return adapter
+    return (query.as_sql(), None) if isinstance(query, SQL) else None
 
 
 class SQLBuilder:
@@ -81,6 +78,8 @@ class SQLBuilder:
         import sqlphile  # sqlphile is needed only by apps using the SQL builder
 
         _add_like_operators(sqlphile)
+        # its queries go to execute(): also without the distribution's entry points
+        register_statement_adapter("sqlphile", sqlphile_statement)
         self.engine = engine
         self._plain = sqlphile.SQLMap(None, False, engine, conn)
         self._maps: dict[str, Any] = {}
@@ -183,25 +182,15 @@ class Database:
         """Nothing to release: each query borrows a pooled connection only while it runs."""
 
     def execute(self, sql: Any, params: Any = None) -> Task:
-        """Run ``sql`` (text, a sqlphile query, or a list run as one transaction).
+        """Run ``sql`` (text, a sqlphile query, a Django QuerySet, or a list run as one
+        transaction).
 
         Values go in ``params`` with the driver's placeholders (``%s`` for
         PostgreSQL, ``?`` for SQLite), or through the builder, which quotes them.
+        Another object is a ``TypeError`` naming what is accepted (see
+        :mod:`skitai.corequests.statements`).
         """
-        statement: str | list[str]
-        for adapter in STATEMENT_ADAPTERS:
-            adapted = adapter(sql, self.alias)
-            if adapted is not None:
-                if params is not None:
-                    raise TypeError(f"{type(sql).__name__} carries its own parameters")
-                sql, params = adapted
-                break
-        if isinstance(sql, str):
-            statement = sql
-        elif isinstance(sql, list | tuple):
-            statement = [str(s) for s in sql]
-        else:
-            statement = str(sql)
+        statement, params = adapt_statement(sql, params, self.alias)
         return self.hub.query(self.alias, statement, params, **self._options)
 
     @property

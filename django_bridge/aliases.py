@@ -1,7 +1,10 @@
 """Corequest aliases for Django databases (spec "Using Django Models": ``@django``).
 
-``django_bridge.alias("@django")`` registers a :func:`skitai.alias` for
-Django's ``DATABASES["default"]`` (or ``using=``): PostgreSQL as a libpq DSN
+``skitai.alias("@django", skitai.DJANGO, "myapp/settings.py")`` (the spec's
+spelling; ``skitai`` finds :func:`alias_kind` through this distribution's
+``skitai.alias_kinds`` entry point) and ``django_bridge.alias("@django",
+"myapp/settings.py")`` register a corequest alias for Django's
+``DATABASES["default"]`` (or ``using=``): PostgreSQL as a libpq DSN
 (corequests on the event loop), SQLite as its file (on an executor).  Then
 ``was.db("@django").execute(queryset)`` runs QuerySets as corequests (see
 :mod:`django_bridge.queryset`).
@@ -16,13 +19,21 @@ from __future__ import annotations
 from typing import Any
 
 from skitai.corequests import DB_PGSQL, DB_SQLITE3, Alias, AliasError, registry
+from skitai.corequests.aliases import DJANGO, register_alias_kind
 
 from .project import setup
 
-__all__ = ["DJANGO_ALIASES", "alias", "alias_target", "database_of", "sync_aliases"]
+__all__ = [
+    "DJANGO_ALIASES",
+    "alias",
+    "alias_kind",
+    "alias_target",
+    "database_of",
+    "sync_aliases",
+]
 
-#: Corequest alias name -> ``(Django database alias, skitai.alias options)``, for sync_aliases.
-DJANGO_ALIASES: dict[str, tuple[str, dict[str, Any]]] = {}
+#: Corequest alias name -> the Django database (``DATABASES`` key) behind it.
+DJANGO_ALIASES: dict[str, str] = {}
 
 
 def alias_target(database: dict[str, Any]) -> tuple[str, str]:
@@ -47,6 +58,27 @@ def alias_target(database: dict[str, Any]) -> tuple[str, str]:
     raise AliasError(f"Django database engine {engine!r} has no corequest backend")
 
 
+def alias_kind(name: str, settings: str | None, options: dict[str, Any]) -> tuple[str, str]:
+    """The handler of the ``skitai.DJANGO`` alias kind: ``(kind, target)`` of Django's database.
+
+    ``settings`` (``"pkg.settings"``, a settings file path, or None for
+    ``DJANGO_SETTINGS_MODULE``) sets Django up first; the one option is
+    ``using`` (default ``"default"``).  It also lets ``execute()`` take QuerySets.
+    """
+    from .queryset import enable
+
+    using = options.pop("using", "default")
+    if options:
+        raise AliasError(f"a Django alias takes only using=, not {sorted(options)} ({name})")
+    django_settings = setup(settings)
+    if using not in django_settings.DATABASES:
+        raise AliasError(f"no Django database {using!r} for {name}")
+    found = alias_target(django_settings.DATABASES[using])
+    DJANGO_ALIASES[name] = using
+    enable()
+    return found
+
+
 def alias(
     name: str = "@django",
     settings: str | None = None,
@@ -55,28 +87,27 @@ def alias(
 ) -> Alias:
     """Register corequest alias ``name`` for Django database ``using`` and return it.
 
+    The same as ``skitai.alias(name, skitai.DJANGO, settings, using=using, **options)``:
     ``settings`` (``"pkg.settings"`` or a path) sets Django up first;
     ``options`` (``max_conns``, ``timeout``, ``statement_cache``) go to :func:`skitai.alias`.
     """
-    django_settings = setup(settings)
-    if using not in django_settings.DATABASES:
-        raise AliasError(f"no Django database {using!r} for {name}")
-    kind, target = alias_target(django_settings.DATABASES[using])
-    registered = registry.add(name, kind, target, **options)
-    DJANGO_ALIASES[name] = (using, dict(options))
-    return registered
+    register_alias_kind(DJANGO, alias_kind)  # also where the entry points are not installed
+    return registry.add(name, DJANGO, settings, using=using, **options)
 
 
 def sync_aliases() -> None:
-    """Re-register every alias made by :func:`alias` from Django's current settings."""
+    """Re-register every Django alias from Django's current settings (same limits)."""
     from django.db import connections
 
-    for name, (using, options) in list(DJANGO_ALIASES.items()):
+    for name, using in list(DJANGO_ALIASES.items()):
         kind, target = alias_target(connections[using].settings_dict)
-        registry.add(name, kind, target, **options)
+        old = registry.get(name)
+        registry.add(
+            name, kind, target, max_conns=old.max_conns, timeout=old.timeout,
+            statement_cache=old.statement_cache,
+        )  # fmt: skip
 
 
 def database_of(corequest_alias: Alias) -> str:
     """The Django database behind ``corequest_alias`` (``"default"`` when not made here)."""
-    entry = DJANGO_ALIASES.get(corequest_alias.name)
-    return entry[0] if entry is not None else "default"
+    return DJANGO_ALIASES.get(corequest_alias.name, "default")

@@ -1,10 +1,13 @@
 """Django QuerySets as corequest SQL (spec "Using Django Models").
 
-With :func:`enable` (done by :func:`django_bridge.install`),
-``was.db("@django").execute(queryset)`` compiles the QuerySet with Django's
-own SQL compiler for the alias's database, passes its parameters to the
-driver (never pasted into the SQL) and runs it as a corequest: on the event
-loop for PostgreSQL, on an executor for SQLite.  ``fetch()``, ``one()``,
+:func:`queryset_adapter` is the engine's statement adapter for QuerySets and
+precompiled queries (``skitai.statement_adapters`` entry points ``django`` and
+``django_bridge``; :func:`enable`, run whenever a Django alias is registered,
+registers it in code too), so ``was.db("@django").execute(queryset)``
+compiles the QuerySet with Django's own SQL compiler for the alias's
+database, passes its parameters to the driver (never pasted into the SQL) and
+runs it as a corequest: on the event loop for PostgreSQL, on an executor for
+SQLite.  No ``django_bridge.install`` is needed for that.  ``fetch()``, ``one()``,
 ``then()`` and ``was.Map`` work as on any corequest; rows are dicts named by
 the selected columns (use ``.values(...)`` to choose them).
 
@@ -106,10 +109,11 @@ def _bound_sql(bound: BoundQuery, kind: str) -> tuple[str, tuple[Any, ...]]:
 
 
 def enable() -> None:
-    """Let ``was.db(...).execute`` take QuerySets (idempotent)."""
-    from atila.corequests import register_statement_adapter
+    """Let ``was.db(...).execute`` take QuerySets and precompiled queries (idempotent)."""
+    from skitai.corequests.statements import register_statement_adapter
 
-    register_statement_adapter(queryset_adapter)
+    register_statement_adapter("django", queryset_adapter)
+    register_statement_adapter("django_bridge", queryset_adapter)
 
 
 def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[Any]:

@@ -22,6 +22,7 @@ from .corequests.aliases import (
     DB_SQLITE3,
     DEFAULT_MAX_CONNS,
     DEFAULT_TIMEOUT,
+    DJANGO,
     PROTO_HTTP,
     PROTO_HTTPS,
     Alias,
@@ -107,21 +108,28 @@ def alias(
     max_conns: int = DEFAULT_MAX_CONNS,
     timeout: float = DEFAULT_TIMEOUT,
     statement_cache: int = DEFAULT_STATEMENT_CACHE,
+    **options: Any,
 ) -> Alias:
     """Name a backend for corequests (spec: ``skitai.alias("@mydb", skitai.DB_PGSQL, ...)``).
 
     ``kind`` is :data:`DB_PGSQL` (target ``"host:port/db/user/password"`` or a
     DSN), :data:`DB_SQLITE3` (a file path) or :data:`PROTO_HTTP`/:data:`PROTO_HTTPS`
     (a base URL).  Without ``target`` it is read from ``$DATABASE_URL`` (databases)
-    or ``$<NAME>_URL``.  ``max_conns`` limits each worker's connections;
+    or ``$<NAME>_URL``.  :data:`DJANGO` (spec "Using Django Models":
+    ``skitai.alias("@django", skitai.DJANGO, "myapp/settings.py")``) names a Django
+    project's settings and becomes an alias of its database (``using="..."`` for
+    another than ``"default"``); such kinds are served by the package registered for
+    them (:data:`skitai.corequests.aliases.alias_kinds`), which gets ``options``.
+    ``max_conns`` limits each worker's connections;
     ``timeout`` is the default seconds before a corequest answers ``504``.
     ``statement_cache`` is how many statements each PostgreSQL connection keeps
     prepared on the server (``0``: none, e.g. behind PgBouncer in transaction mode).
     Register aliases before :func:`run`: workers inherit them.
     """
     return registry.add(
-        name, kind, target, max_conns=max_conns, timeout=timeout, statement_cache=statement_cache
-    )
+        name, kind, target, max_conns=max_conns, timeout=timeout, statement_cache=statement_cache,
+        **options,
+    )  # fmt: skip
 
 
 def joinpath(*parts: str) -> str:
@@ -133,6 +141,7 @@ __all__ = [
     "DB_PGSQL",
     "DB_POSTGRESQL",
     "DB_SQLITE3",
+    "DJANGO",
     "PROTO_HTTP",
     "PROTO_HTTPS",
     "WS_CHANNEL",

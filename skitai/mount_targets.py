@@ -5,6 +5,13 @@
 directory).  This module turns such a string into a module (and the name of
 its app attribute) or a static root, importing files with the right
 ``sys.path`` entries; :mod:`skitai.mounts` builds the mounts from the result.
+
+It also holds the mount-target handlers (:data:`mount_handlers`): an app being
+mounted is shown to the handler keyed by the top-level package of its class
+(or a base class), registered in code or through the ``skitai.mount_targets``
+entry points of an installed distribution.  ``django_bridge`` registers one for
+``django``: mounting a Django project's ``wsgi.py`` registers ``@<project>``
+(spec "Working With Django").
 """
 
 from __future__ import annotations
@@ -14,9 +21,12 @@ import importlib.util
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
+
+from skitai.registries import Registry
 
 #: Trailing module name parts skipped when naming a mount after its module.
 _GENERIC_NAMES = frozenset({"wsgi", "app", "application", "__init__"})
@@ -26,6 +36,30 @@ _NOT_WORD = re.compile(r"\W")
 
 class MountError(ValueError):
     """A ``mount`` target or argument that cannot be turned into a mount."""
+
+
+#: ``handler(point, app, module) -> app | None``: sees ``app`` as it is mounted at
+#: ``point`` (``module``: the module it was found in, or None for an app object);
+#: returning another WSGI callable mounts that one instead.
+MountTargetHandler = Callable[[str, Any, "ModuleType | None"], Any]
+#: Mount-target handlers by the top-level package of the app's class.
+mount_handlers: Registry[MountTargetHandler] = Registry(
+    "skitai.mount_targets", "mount-target handler"
+)
+
+
+def register_mount_handler(package: str, handler: MountTargetHandler) -> MountTargetHandler:
+    """Show ``handler`` every app mounted whose class (or a base class) is in ``package``."""
+    return mount_handlers.register(package, handler)
+
+
+def adopt(point: str, app: Any, module: ModuleType | None) -> Any:
+    """``app`` after its mount-target handler, if any, saw it (or the app it gave instead)."""
+    handler = mount_handlers.for_object(app)
+    if handler is None:
+        return app
+    replaced = handler(point, app, module)
+    return app if replaced is None else replaced
 
 
 @dataclass

@@ -31,6 +31,7 @@ from skitai.mount_targets import (
     Loaded,
     MountError,
     abspath,
+    adopt,
     basename_label,
     callable_label,
     describe,
@@ -344,7 +345,7 @@ def _build_mount(
     elif isinstance(target, ModuleType):
         loaded = Loaded(module_label(target.__name__), module=target)
     elif callable(target):
-        return _app_mount(point, target, name or callable_label(target), pref)
+        return _app_mount(point, target, name or callable_label(target), pref, None)
     else:
         raise MountError(
             f"cannot mount {describe(target)} at {point}: expected a WSGI callable, a module, "
@@ -357,11 +358,15 @@ def _build_mount(
     pref = _run_config_hooks(loaded.module, pref)
     app, name_was_attribute = _app_from_module(loaded.module, loaded.attr, name)
     label = name if name is not None and not name_was_attribute else loaded.label
-    return _app_mount(point, app, label, pref)
+    return _app_mount(point, app, label, pref, loaded.module)
 
 
-def _app_mount(point: str, app: WSGIApp, name: str, pref: Preference | None) -> Mount:
-    """Run the preference's package hooks, hand it to a configurable app, make the mount."""
+def _app_mount(
+    point: str, app: WSGIApp, name: str, pref: Preference | None, module: ModuleType | None
+) -> Mount:
+    """Show the app to its mount-target handler, run the preference's package hooks,
+    hand the preference to a configurable app, make the mount."""
+    app = adopt(point, app, module)
     if pref is not None:
         pref.run_package_configs()
         if isinstance(app, ConfigurableApp):
