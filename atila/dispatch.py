@@ -252,7 +252,7 @@ def _error_result(app: Atila, was: Was, exc: HTTPError, exc_info: Any) -> Any:
     if exc.code < 400:  # NotModified (304) from set_etag/set_mtime, or a raised redirect
         return Built(exc.status, list(exc.headers))
     if request.xmlrpc is not None:
-        headers, body = xmlrpc.dump_fault(exc.code, exc.message)
+        headers, body = xmlrpc.dump_fault(exc.code, exc.detail or exc.message)
         return Built("200 OK", headers[:1], body)
     info = error_info(
         exc, request.uri, debug=app.debug, exc_info=exc_info if exc.code >= 500 else None
@@ -274,9 +274,7 @@ def _error_result(app: Atila, was: Was, exc: HTTPError, exc_info: Any) -> Any:
 def _default_error(
     request: Request, exc: HTTPError, info: dict[str, Any], exc_info: Any = None
 ) -> Built:
-    as_json = isinstance(exc, ParameterError) or wants_json(
-        request.headers.get("accept", ""), request.get_content_type()
-    )
+    as_json = wants_json(request.headers.get("accept", ""))
     content_type, body = default_error_body(info, as_json, exc_info, request.method)
     return Built(exc.status, [*exc.headers, ("Content-Type", content_type)], body)
 
@@ -325,7 +323,7 @@ def _render_error(app: Atila, was: Was, status: str, detail: str | None, exc_inf
         else:
             if not isinstance(content, responses.Response):
                 return content
-    if wants_json(request.headers.get("accept", ""), request.get_content_type()):
+    if wants_json(request.headers.get("accept", "")):
         return responses.API(error_payload(info))
     return error_html(info, exc_info if app.debug else None, request.method)
 

@@ -7,9 +7,15 @@ spec "Response All Errors As JSON"), ``status``, ``more_info`` and, for a
 parameter error, ``param``.
 
 ``traceback`` (a list of lines) is filled only when the app is in debug
-mode; production responses never carry one.  The default body is JSON for
-clients that ask for it (see :func:`wants_json`) and for parameter errors,
-else a short HTML page.
+mode; production responses never carry one.
+
+``message`` is the status's reason phrase (``"Not Found"``) and ``detail``
+the explanation (``was.Error("404 Not Found", "no such item")``,
+``was.response.with_explain``), as in the original Atila.
+
+The default body is a short HTML page for a client whose ``Accept`` header
+prefers ``text/html`` (a browser) and JSON for every other client (curl,
+HTTP libraries, ``fetch``), see :func:`wants_json`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 
 from atila.debugpage import debug_html, exception_of
 from atila.errors import HTTPError, ParameterError
+from atila.request import prefers_html
 from atila.responses import format_traceback
 
 __all__ = [
@@ -52,16 +59,10 @@ def error_info(error: HTTPError, url: str, *, debug: bool, exc_info: Any = None)
     return info
 
 
-def wants_json(accept: str, content_type: str) -> bool:
-    """True when an error should be answered as JSON.
-
-    That is when ``Accept`` names a JSON type, or when it does not name
-    ``text/html`` and the request body itself was JSON.
-    """
-    accept = accept.lower()
-    if "json" in accept:
-        return True
-    return "text/html" not in accept and "json" in content_type
+def wants_json(accept: str) -> bool:
+    """True when an error should be answered as JSON: unless the client's
+    ``Accept`` header prefers HTML (a browser; see :func:`atila.request.prefers_html`)."""
+    return not prefers_html(accept)
 
 
 def error_payload(info: dict[str, Any]) -> dict[str, Any]:
@@ -91,8 +92,6 @@ def error_html(info: dict[str, Any], exc_info: Any = None, method: str = "") -> 
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">',
         f"<title>{title}</title></head><body><h1>{title}</h1>",
     ]
-    if info["message"] and info["message"] != info["status"][4:]:
-        parts.append(f"<p>{html.escape(str(info['message']))}</p>")
     if info["detail"]:
         parts.append(f"<p>{html.escape(str(info['detail']))}</p>")
     if info["traceback"]:

@@ -34,15 +34,17 @@ def status_line(status: int | str) -> str:
 class HTTPError(Exception):
     """Abort the request with ``status`` (``was.Error``).
 
-    ``message`` is the short explanation shown to the client; ``detail`` a
-    longer one; ``code`` an application error code (``errno`` in the error
-    dict); ``more_info`` a URL documenting the error.
+    As in the original Atila, the error dict's ``message`` is the status's
+    reason phrase (``"Not Found"`` of ``"404 Not Found"``) and ``detail`` the
+    explanation given as the second argument (``explain``; ``detail=`` is its
+    keyword spelling).  ``code`` is an application error code (``errno`` in the
+    error dict); ``more_info`` a URL documenting the error.
     """
 
     def __init__(
         self,
         status: int | str = "500 Internal Server Error",
-        message: str = "",
+        explain: str | None = "",
         code: int | str | None = None,
         detail: str | None = None,
         more_info: str | None = None,
@@ -51,23 +53,29 @@ class HTTPError(Exception):
     ) -> None:
         self.status = status_line(status)
         self.code = int(self.status[:3])
-        self.message = message or self.status[4:]
+        #: the reason phrase of the status line
+        self.message = self.status[4:]
+        #: the explanation (``None`` when none was given)
+        self.detail = explain or detail or None
         self.errno = code
-        self.detail = detail
         self.more_info = more_info
         self.headers = list(headers or [])
         self.extra = extra
-        super().__init__(self.status, self.message)
+        super().__init__(self.status, self.detail)
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.detail}" if self.detail else self.status
 
 
 class ParameterError(HTTPError):
     """A request parameter is missing, unexpected or invalid (400).
 
-    ``param`` names the offending parameter; the JSON error body names it too.
+    ``param`` names the offending parameter; the JSON error body names it too,
+    and ``detail`` says what is wrong with it.
     """
 
-    def __init__(self, param: str, message: str, status: int | str = 400) -> None:
-        super().__init__(status, message, detail=f"parameter: {param}")
+    def __init__(self, param: str, explain: str, status: int | str = 400) -> None:
+        super().__init__(status, explain)
         self.param = param
 
 
@@ -75,7 +83,8 @@ class NotAllowed(HTTPError):
     """The route exists but not for this method (405 with ``Allow``)."""
 
     def __init__(self, allowed: list[str]) -> None:
-        super().__init__(405, "method not allowed", headers=[("Allow", ", ".join(allowed))])
+        methods = ", ".join(allowed)
+        super().__init__(405, f"allowed methods: {methods}", headers=[("Allow", methods)])
         self.allowed = allowed
 
 

@@ -35,7 +35,7 @@ from atila.parameters import merge_args, parse_query
 from atila.storage import AttrDict
 from atila.uploads import UploadedFile, parse_multipart
 
-__all__ = ["Headers", "Request", "parse_accept"]
+__all__ = ["HTML_MEDIA", "Headers", "Request", "parse_accept", "prefers_html"]
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
@@ -108,6 +108,33 @@ def parse_accept(value: str) -> dict[str, dict[str, str]]:
         entries.append((-quality, position, media.lower(), params))
     entries.sort(key=lambda entry: (entry[0], entry[1]))
     return {media: params for _, _, media, params in entries}
+
+
+#: media types that make a client an HTML client (a browser)
+HTML_MEDIA = ("text/html", "application/xhtml+xml")
+
+
+def prefers_html(accept: str) -> bool:
+    """Whether a client with this ``Accept`` header wants HTML rather than JSON.
+
+    True only when the header names ``text/html`` (or XHTML) with q > 0 and no
+    JSON type with a higher or equal q: what browsers send.  ``*/*``, an empty
+    header (curl, Python HTTP clients) or one that ranks a JSON type at least as
+    high as HTML means JSON.
+    """
+    if "html" not in accept.lower():  # the common API-client case, without parsing
+        return False
+    html_q = json_q = 0.0
+    for media, params in parse_accept(accept).items():
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if media in HTML_MEDIA:
+            html_q = max(html_q, quality)
+        elif media.endswith(("/json", "+json")):
+            json_q = max(json_q, quality)
+    return html_q > 0 and html_q > json_q
 
 
 class Request:

@@ -38,6 +38,7 @@ from atila.payloads import (
     setdefault_header,
     to_timestamp,
 )
+from atila.request import prefers_html
 
 Headers = list[tuple[str, str]]
 ExcInfo = tuple[Any, Any, Any]
@@ -108,8 +109,8 @@ class ResponseContext:
 
     @property
     def wants_json(self) -> bool:
-        """Whether the client's ``Accept`` names JSON."""
-        return "application/json" in self.accept
+        """Whether an error page for this client is JSON (its ``Accept`` does not prefer HTML)."""
+        return not prefers_html(self.accept)
 
 
 class NotModified(HTTPError):
@@ -212,9 +213,10 @@ class Response:
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and get_header(self.headers, name) is not None
 
-    def throw(self, status: int | str = "500 Internal Server Error", message: str = "") -> NoReturn:
-        """Abort the handler now and answer ``status`` (raises :class:`HTTPError`)."""
-        raise HTTPError(status, message)
+    def throw(self, status: int | str = "500 Internal Server Error", explain: str = "") -> NoReturn:
+        """Abort the handler now and answer ``status`` (raises :class:`HTTPError`);
+        ``explain`` becomes the error's ``detail``."""
+        raise HTTPError(status, explain)
 
     def with_explain(self, status: int | str, detail: str) -> Response:
         """An error response whose page shows ``detail`` (``error["detail"]``)."""
@@ -427,7 +429,10 @@ class Queue:
 def _error_page(status: str, detail: str | None, exc_info: Any, ctx: ResponseContext) -> Any:
     lines = format_traceback(exc_info) if exc_info else []
     if ctx.wants_json:
-        return Fault(status, status[4:], int(status[:3]), detail, exc_info=lines or None)
+        api = Fault(status, status[4:], int(status[:3]), exc_info=lines or None)
+        if detail:
+            api["detail"] = detail
+        return api
     parts = [f"<h1>{html.escape(status)}</h1>"]
     if detail:
         parts.append(f"<p>{html.escape(detail)}</p>")

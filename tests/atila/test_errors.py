@@ -42,10 +42,11 @@ def test_was_error_raised_and_asserted(failing: atila.Atila) -> None:
     assert client.get("/a.png").text == "a.png"
     missing = client.get("/none.png", headers=JSON)
     assert missing.status_code == 404
-    assert missing.json() == {"code": 404, "message": "none.png not exists"}
+    assert missing.json() == {"code": 404, "message": "Not Found", "detail": "none.png not exists"}
     asserted = client.get("/a.gif", headers=JSON)
     assert asserted.status_code == 400 and asserted.reason == "Not My Fault"
-    assert asserted.json()["message"] == "filename must end with png"
+    assert asserted.json()["message"] == "Not My Fault"
+    assert asserted.json()["detail"] == "filename must end with png"
 
 
 def test_default_error_is_html_for_browsers(failing: atila.Atila) -> None:
@@ -91,11 +92,12 @@ def test_error_handlers_get_the_error_dict(failing: atila.Atila) -> None:
 
     @failing.error_handler(404)
     def not_found(was, error):
-        return "custom 404: " + error["message"]
+        return f"custom {error['code']} {error['message']}: {error['detail']}"
 
     client = Client(failing)
     response = client.get("/none.png")
-    assert response.status_code == 404 and response.text == "custom 404: none.png not exists"
+    assert response.status_code == 404
+    assert response.text == "custom 404 Not Found: none.png not exists"
     crashed = client.get("/crash")
     assert crashed.status_code == 500 and crashed.text == "<h1>500 Internal Server Error</h1>"
     error = seen[0]
@@ -113,7 +115,40 @@ def test_error_handlers_get_the_error_dict(failing: atila.Atila) -> None:
     ):
         assert key in error
     assert error["mode"] == "normal" and error["traceback"] is None and error["url"] == "/crash"
-    assert client.get("/a.gif").text == "<h1>400 filename must end with png</h1>"
+    assert client.get("/a.gif").text == "<h1>400 Not My Fault</h1>"
+    assert seen[-1]["detail"] == "filename must end with png"
+
+
+def test_spec_error_handlers_render_reason_phrase_with_detail(app: atila.Atila) -> None:
+    """Spec "Custom Error Handling": ``{message}`` is the reason phrase, ``{detail}`` the why."""
+
+    @app.default_error_handler
+    def default_error_handler(was, error):
+        return "<h1>{code} {message}</h1><p>{detail}</p>".format(**error)
+
+    @app.error_handler(404)
+    def not_found(was, error):
+        return "<h1>{code} {message}</h1><p>{detail}</p>".format(**error)
+
+    @app.route("/item")
+    def item(was):
+        raise was.Error("404 Not Found", "no such item")
+
+    @app.route("/photo", methods=["POST"])
+    def photo(was, **DATA):
+        if not DATA.get("title"):
+            raise was.Error("400 Bad Request", "title required")
+        return "ok"
+
+    @app.route("/closed")
+    def closed(was):
+        return was.response.with_explain("404 Not Found", "closed on Thursday")
+
+    client = Client(app)
+    assert client.get("/item").text == "<h1>404 Not Found</h1><p>no such item</p>"
+    assert client.post("/photo", data={}).text == "<h1>400 Bad Request</h1><p>title required</p>"
+    assert client.get("/closed").text == "<h1>404 Not Found</h1><p>closed on Thursday</p>"
+    assert client.get("/nothing").text == "<h1>404 Not Found</h1><p>None</p>"
 
 
 def test_error_handler_sees_traceback_in_debug(failing: atila.Atila) -> None:
@@ -148,7 +183,7 @@ def test_broken_error_handler_falls_back(
 
     with caplog.at_level(logging.ERROR, logger="atila"):
         response = Client(failing).get("/none.png", headers=JSON)
-    assert response.status_code == 404 and response.json()["message"] == "none.png not exists"
+    assert response.status_code == 404 and response.json()["detail"] == "none.png not exists"
     assert any("error handler" in r.getMessage() for r in caplog.records)
 
 
@@ -194,7 +229,8 @@ def test_throw(app: atila.Atila, client: Client) -> None:
         was.response.throw("409 Conflict", "taken")
 
     response = client.get("/t", headers=JSON)
-    assert response.status_code == 409 and response.json()["message"] == "taken"
+    assert response.status_code == 409
+    assert response.json() == {"code": 409, "message": "Conflict", "detail": "taken"}
 
 
 def test_405_and_404_bodies(app: atila.Atila, client: Client) -> None:
@@ -206,3 +242,59 @@ def test_405_and_404_bodies(app: atila.Atila, client: Client) -> None:
     assert response.status_code == 405 and response.json()["code"] == 405
     assert "GET" in response.headers["allow"]
     assert client.get("/none", headers=HTML).text.count("404 Not Found") == 2
+
+
+# -- HTML for browsers, JSON for everyone else -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "html"),
+    [
+        ("", False),  # urllib, http.client
+        ("*/*", False),  # curl, requests, fetch()
+        ("application/json", False),
+        ("application/json, text/plain, */*", False),  # axios
+        ("application/json, text/html", False),  # a tie goes to JSON
+        ("text/html;q=0.5, application/json", False),
+        ("application/problem+json", False),
+        ("text/html;q=0", False),
+        ("text/plain", False),
+        ("text/html", True),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),  # Firefox
+        ("application/xhtml+xml", True),
+        ("TEXT/HTML", True),
+        ("text/html, application/json;q=0.9", True),
+    ],
+)
+def test_prefers_html(accept: str, html: bool) -> None:
+    from atila.request import prefers_html
+
+    assert prefers_html(accept) is html
+
+
+def test_errors_answer_json_without_an_html_accept(app: atila.Atila, client: Client) -> None:
+    @app.route("/item", methods=["GET"])
+    @app.inspect(ints=["id"])
+    def item(was, id=0):
+        if id == 500:
+            raise RuntimeError("secret")
+        return "ok"
+
+    no_accept = {"Accept": ""}
+    for method, path, code, phrase in (
+        ("GET", "/missing", 404, "Not Found"),
+        ("POST", "/item", 405, "Method Not Allowed"),
+        ("GET", "/item?id=x", 400, "Bad Request"),
+        ("GET", "/item?id=500", 500, "Internal Server Error"),
+    ):
+        for headers in (no_accept, {"Accept": "*/*"}):
+            response = client.request(method, path, headers=headers)
+            assert response.status_code == code
+            assert response.headers["content-type"] == "application/json"
+            body = response.json()
+            assert body["code"] == code and body["message"] == phrase and "secret" not in str(body)
+        page = client.request(method, path, headers=HTML)
+        assert page.status_code == code and page.headers["content-type"].startswith("text/html")
+        assert f"<h1>{code} {phrase}</h1>" in page.text
+    assert client.post("/item").headers["allow"] == "GET, HEAD, OPTIONS"
+    assert client.get("/item?id=x").json()["detail"] == "parameter id must be an integer"

@@ -3,6 +3,9 @@ static files, parameters, CORS, XML-RPC and a production 500."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 import xmlrpc.client
 from collections.abc import Callable
 
@@ -90,6 +93,38 @@ def test_production_500_has_no_traceback(live: LiveClient) -> None:
         response = live.get("/crash", headers={"Accept": accept})
         assert response.status_code == 500
         assert "hunter2" not in response.text and "Traceback" not in response.text
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_errors_are_json_unless_the_client_asks_for_html(live: LiveClient) -> None:
+    """curl and HTTP libraries (``Accept: */*`` or none) get JSON errors; browsers HTML."""
+    cases = [
+        ("GET", "/api/nothing", 404, "Not Found"),
+        ("DELETE", "/api/episode/7", 405, "Method Not Allowed"),
+        ("GET", "/api/episode/7?limit=x", 400, "Bad Request"),
+        ("GET", "/crash", 500, "Internal Server Error"),
+    ]
+    for method, path, code, phrase in cases:
+        for accept in ("*/*", None, "application/json"):  # requests/curl, urllib, API clients
+            headers = {"Accept": accept} if accept else {}
+            request = urllib.request.Request(live.base_url + path, method=method, headers=headers)
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(request, timeout=10)
+            answer = caught.value
+            assert answer.code == code and answer.headers["Content-Type"] == "application/json"
+            body = json.loads(answer.read())
+            assert body["code"] == code and body["message"] == phrase
+            assert "hunter2" not in json.dumps(body) and "traceback" not in body
+            if code == 405:
+                allowed = {m.strip() for m in answer.headers["Allow"].split(",")}
+                assert allowed == {"GET", "HEAD", "POST", "OPTIONS"}
+            if code == 400:
+                assert body["param"] == "limit" and "limit" in body["detail"]
+        page = live.request(method, path, headers={"Accept": BROWSER_ACCEPT})
+        assert page.status_code == code and page.headers["Content-Type"].startswith("text/html")
+        assert f"<h1>{code} {phrase}</h1>" in page.text and "hunter2" not in page.text
 
 
 def test_cors_preflight_and_xmlrpc(live: LiveClient) -> None:

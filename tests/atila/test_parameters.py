@@ -141,7 +141,7 @@ def test_unexpected_parameter_is_a_400_naming_it() -> None:
         bind_arguments(_sig(hello), {}, {"num": "1", "other": "2"}, {})
     assert caught.value.code == 400
     assert caught.value.param == "other"
-    assert "unexpected parameter: other" in caught.value.message
+    assert "unexpected parameter: other" in caught.value.detail
 
 
 def test_missing_parameter_is_a_400_naming_it() -> None:
@@ -151,7 +151,7 @@ def test_missing_parameter_is_a_400_naming_it() -> None:
         bind_arguments(_sig(hello), {}, {"offset": "2"}, {})
     assert caught.value.code == 400
     assert caught.value.param == "limit"
-    assert "missing parameter: limit" in caught.value.message
+    assert "missing parameter: limit" in caught.value.detail
 
 
 def test_var_keyword_takes_everything_but_was() -> None:
@@ -194,9 +194,9 @@ def test_required_and_ints_from_the_spec_example() -> None:
     inspection = Inspection("ARGS", ["id"], ints=["id"])
     assert inspection.check({"id": "7"}) == {"id": 7}
     error = _fails(inspection, {})
-    assert error.param == "id" and error.message == "parameter id is required"
-    assert _fails(inspection, {"id": ""}).message == "parameter id is required"
-    assert _fails(inspection, {"id": "x"}).message == "parameter id must be an integer"
+    assert error.param == "id" and error.detail == "parameter id is required"
+    assert _fails(inspection, {"id": ""}).detail == "parameter id is required"
+    assert _fails(inspection, {"id": "x"}).detail == "parameter id must be an integer"
 
 
 def test_name_lists_may_be_comma_separated_strings() -> None:
@@ -259,7 +259,7 @@ def test_conversions(rule: str, given: Any, expected: Any) -> None:
 def test_conversion_failures(rule: str, given: Any, words: str) -> None:
     error = _fails(Inspection(**{rule: ["a"]}), {"a": given})
     assert error.param == "a"
-    assert error.message == f"parameter a {words}"
+    assert error.detail == f"parameter a {words}"
 
 
 def test_absent_and_none_values_are_only_checked_by_required() -> None:
@@ -283,7 +283,7 @@ def test_oneof_needs_at_least_one() -> None:
     assert inspection.check({"phone": "1"}) == {}
     assert inspection.check({"email": "a", "phone": "1"}) == {}
     error = _fails(inspection, {"email": ""})
-    assert error.message == "one of parameters email, phone is required"
+    assert error.detail == "one of parameters email, phone is required"
 
 
 def test_manyof_names_go_together() -> None:
@@ -292,7 +292,7 @@ def test_manyof_names_go_together() -> None:
     assert inspection.check({"lat": "1", "lng": "2"}) == {}
     error = _fails(inspection, {"lat": "1"})
     assert error.param == "lng"
-    assert error.message == "parameters lat, lng must be given together; missing lng"
+    assert error.detail == "parameters lat, lng must be given together; missing lng"
 
 
 def test_several_groups() -> None:
@@ -324,7 +324,7 @@ def test_several_groups() -> None:
 def test_safes_rejects_xss(text: str) -> None:
     assert looks_unsafe(text)
     error = _fails(Inspection(safes=["q"]), {"q": text})
-    assert error.message == "parameter q contains unsafe markup"
+    assert error.detail == "parameter q contains unsafe markup"
 
 
 @pytest.mark.parametrize(
@@ -348,12 +348,12 @@ def test_type_specs_convert() -> None:
     converted = inspection.check({"offset": "3", "prodtype": "10", "ratio": "0.5", "flag": "no"})
     assert converted == {"offset": 3, "prodtype": 10, "ratio": 0.5, "flag": False}
     assert inspection.check({"prodtype": "book"}) == {"prodtype": "book"}
-    assert _fails(inspection, {"offset": "x"}).message == "parameter offset must be int"
+    assert _fails(inspection, {"offset": "x"}).detail == "parameter offset must be int"
 
 
 def test_type_spec_any_of_failure_names_the_types() -> None:
     error = _fails(Inspection(a=[int, float]), {"a": "x"})
-    assert error.message == "parameter a must be int or float"
+    assert error.detail == "parameter a must be int or float"
 
 
 def test_type_spec_uuid_gives_a_uuid() -> None:
@@ -364,7 +364,7 @@ def test_type_spec_uuid_gives_a_uuid() -> None:
 def test_type_spec_on_a_json_node_validates_only() -> None:
     inspection = Inspection(data___count=int)
     assert inspection.check({"data": {"count": 3}}) == {}
-    assert _fails(inspection, {"data": {"count": "x"}}).message == (
+    assert _fails(inspection, {"data": {"count": "x"}}).detail == (
         "parameter data.count must be int"
     )
 
@@ -400,7 +400,7 @@ def test_operators(rule: dict[str, Any], ok: Any, bad: Any, words: str) -> None:
     assert inspection.check({"a": ok}) == {}
     error = _fails(inspection, {"a": bad})
     assert error.param == "a"
-    assert error.message == f"parameter a {words}"
+    assert error.detail == f"parameter a {words}"
 
 
 def test_spec_operator_example() -> None:
@@ -417,7 +417,7 @@ def test_operators_see_converted_values() -> None:
 
 def test_comparing_text_with_a_number_fails_cleanly() -> None:
     error = _fails(Inspection(a__gt=5), {"a": "many"})
-    assert error.message == "parameter a must be greater than 5"
+    assert error.detail == "parameter a must be greater than 5"
 
 
 def test_in_checks_every_item_of_a_list() -> None:
@@ -438,7 +438,7 @@ def test_in_checks_every_item_of_a_list() -> None:
 def test_length_checks(rule: dict[str, Any], ok: Any, bad: Any, words: str) -> None:
     inspection = Inspection(**rule)
     assert inspection.check({"a": ok}) == {}
-    assert _fails(inspection, {"a": bad}).message == f"length of parameter a {words}"
+    assert _fails(inspection, {"a": bad}).detail == f"length of parameter a {words}"
 
 
 def test_length_of_a_number_fails() -> None:
@@ -448,7 +448,7 @@ def test_length_of_a_number_fails() -> None:
 def test_regular_expression_must_match() -> None:
     inspection = Inspection("ARGS", a=re.compile("^hans"))
     assert inspection.check({"a": "hansroh"}) == {}
-    assert _fails(inspection, {"a": "roh hans"}).message == "parameter a must match '^hans'"
+    assert _fails(inspection, {"a": "roh hans"}).detail == "parameter a must match '^hans'"
 
 
 def test_json_nodes() -> None:
@@ -456,7 +456,7 @@ def test_json_nodes() -> None:
     assert inspection.check({"data": {"scores": [9, 12, 16]}}) == {}
     error = _fails(inspection, {"data": {"scores": [9, 8, 16]}})
     assert error.param == "data"
-    assert error.message == "parameter data.scores[1] must be greater than or equal to 10"
+    assert error.detail == "parameter data.scores[1] must be greater than or equal to 10"
     # a node that is not there is not checked (use required for that)
     assert inspection.check({"data": {"scores": [1]}}) == {}
     assert inspection.check({"data": {}}) == {}
@@ -466,13 +466,13 @@ def test_json_nodes_in_json_strings_and_required_nodes() -> None:
     inspection = Inspection(required=["data___name"], data___scores__0__lt=5)
     assert inspection.check({"data": '{"name": "x", "scores": [1]}'}) == {}
     error = _fails(inspection, {"data": {"scores": [1]}})
-    assert error.message == "parameter data.name is required"
+    assert error.detail == "parameter data.name is required"
 
 
 def test_deep_nodes_and_len() -> None:
     inspection = Inspection(a___b__0___c__len__gte=2)
     assert inspection.check({"a": {"b": [{"c": "xy"}]}}) == {}
-    assert _fails(inspection, {"a": {"b": [{"c": "x"}]}}).message == (
+    assert _fails(inspection, {"a": {"b": [{"c": "x"}]}}).detail == (
         "length of parameter a.b[0].c must be greater than or equal to 2"
     )
 

@@ -135,7 +135,7 @@ def test_bad_json_body_is_400(app: atila.Atila, client: Client) -> None:
 
     response = client.post("/j", data=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
-    assert "invalid JSON body" in response.json()["message"]
+    assert "invalid JSON body" in response.json()["detail"]
 
 
 def test_body_over_upload_limit_is_413(app: atila.Atila, client: Client) -> None:

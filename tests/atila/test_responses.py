@@ -113,29 +113,33 @@ def test_content_type_set_before_returning_text() -> None:
 def test_throw_raises_http_error() -> None:
     with pytest.raises(HTTPError) as caught:
         Response().throw("503 Service Unavailable", "busy")
-    assert caught.value.code == 503 and caught.value.message == "busy"
+    assert caught.value.code == 503 and caught.value.message == "Service Unavailable"
+    assert caught.value.detail == "busy"
 
 
 def test_error_status_without_body_gets_a_page() -> None:
     response = Response()
-    status, headers, body = run(response("404 Not Found"), response)
+    status, headers, body = run(response("404 Not Found"), response, accept="text/html")
     assert status == "404 Not Found"
     assert headers["content-type"].startswith("text/html")
     assert b"404 Not Found" in body
+    status, headers, body = run(response, response, accept="*/*")  # curl: JSON
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {"message": "Not Found", "code": 404}
 
 
 def test_with_explain_detail_and_json_clients() -> None:
     response = Response()
     result = response.with_explain("503 Service Unavailable", "Please Visit On Thursday")
     assert result is response and response.detail == "Please Visit On Thursday"
-    status, _, body = run(result, response)
+    status, _, body = run(result, response, accept="text/html")
     assert status == "503 Service Unavailable" and b"Please Visit On Thursday" in body
     status, headers, body = run(result, response, accept="application/json")
     assert headers["content-type"] == "application/json"
     assert json.loads(body) == {
         "message": "Service Unavailable",
         "code": 503,
-        "debug": "Please Visit On Thursday",
+        "detail": "Please Visit On Thursday",
     }
 
 

@@ -885,7 +885,7 @@ def keys(was):
 @errs.error_handler(409)
 def conflict(was, error):
     return was.API(keys=sorted(error), code=error["code"], message=error["message"],
-                   mode=error["mode"])
+                   mode=error["mode"], detail=error["detail"])
 
 
 howto = Atila("howto")
@@ -1349,7 +1349,7 @@ def test_unexpected_parameter_is_a_400_naming_it(live: LiveClient) -> None:
     response = live.get("/q1?num=100&other=1")
     assert response.status_code == 400
     body = response.json()
-    assert body["param"] == "other" and "other" in body["message"]
+    assert body["param"] == "other" and "other" in body["detail"]
 
 
 def test_missing_parameter_is_a_400_naming_it(live: LiveClient) -> None:
@@ -1394,7 +1394,8 @@ def test_make_your_own_rule_pets(live: LiveClient) -> None:
 def _bad(response: requests.Response, param: str) -> None:
     assert response.status_code == 400, response.text
     body = response.json()
-    assert body["param"] == param and param in body["message"]
+    assert body["param"] == param and param in body["detail"]
+    assert body["message"] == "Bad Request"
 
 
 def test_inspect_required_int(live: LiveClient) -> None:
@@ -1506,7 +1507,9 @@ def test_status_with_and_without_body(live: LiveClient) -> None:
     with_body = live.get("/r/404body")
     assert with_body.status_code == 404 and with_body.text == "my 404 page"
     generated = live.get("/r/404")
-    assert generated.status_code == 404 and "404 Not Found" in generated.text
+    assert generated.status_code == 404 and generated.json()["message"] == "Not Found"
+    page = live.get("/r/404", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "404 Not Found" in page.text
 
 
 def test_exc_info_sends_the_traceback_even_without_debug(live: LiveClient) -> None:
@@ -1773,8 +1776,8 @@ def test_error_handlers_make_bodyless_and_thrown_errors(live: LiveClient) -> Non
     assert bodyless.text == "<h1>NF 404 Not Found</h1>"
     thrown = live.get("/errs/thrown")
     assert thrown.status_code == 410
-    # throw's (and was.Error's) text is the error's message (docs/atila-core.md)
-    assert thrown.text == "<h1>410 went away</h1><p>None</p>"
+    # message is the reason phrase, throw's (and was.Error's) text the detail
+    assert thrown.text == "<h1>410 Gone</h1><p>went away</p>"
 
 
 def test_error_dict_keys(live: LiveClient) -> None:
@@ -1792,13 +1795,19 @@ def test_error_dict_keys(live: LiveClient) -> None:
         "software",
         "traceback",
     } <= set(body["keys"])
-    assert body["code"] == 409 and body["message"] == "keys" and body["mode"] == "normal"
+    assert body["code"] == 409 and body["message"] == "Conflict" and body["mode"] == "normal"
+    assert body["detail"] == "keys"
 
 
 def test_how_to_respond_all_errors_as_json(live: LiveClient) -> None:
     response = live.get("/howto/missing")
     assert response.status_code == 404
-    assert response.json() == {"message": "no such thing", "code": "40400"}
+    # the spec's handler passes detail as was.Fault's fourth argument, more_info
+    assert response.json() == {
+        "message": "not found",
+        "code": "40400",
+        "more_info": "no such thing",
+    }
     unrouted = live.get("/howto/nothing")
     assert unrouted.status_code == 404
     assert unrouted.json() == {"message": "not found", "code": "40400"}

@@ -169,6 +169,10 @@ def post_only (was):
 def gone (was):
   raise was.Error ("404 Not Found", "this page is gone")
 
+@app.route ("/untitled")
+def untitled (was):
+  raise was.Error ("400 Bad Request", "title required")
+
 # ---- Chameleon
 @app.route ("/pt")
 def chameleon (was):
@@ -367,6 +371,7 @@ FILES = {
     "templates/default.htm": """\
         <h1>{{ error.code }} {{ error.message }}</h1>
         <p class="default">default handler</p>
+        <p class="detail">{{ error.detail }}</p>
         """,
     "templates/404.htm": """\
         <h1>{{ error.code }} {{ error.message }}</h1>
@@ -607,7 +612,14 @@ def test_custom_404_template(live: LiveClient) -> None:
 def test_custom_404_template_with_message(live: LiveClient) -> None:
     r = live.get("/gone", headers=HTML)
     assert r.status_code == 404
-    assert "<h1>404 this page is gone</h1>" in r.text
+    assert "<h1>404 Not Found</h1>\n<p>this page is gone</p>" in r.text
+
+
+def test_default_error_template_renders_400_bad_request_and_detail(live: LiveClient) -> None:
+    r = live.get("/untitled", headers=HTML)
+    assert r.status_code == 400
+    assert "<h1>400 Bad Request</h1>" in r.text
+    assert '<p class="detail">title required</p>' in r.text
 
 
 def test_custom_404_template_with_detail_escaped(live: LiveClient) -> None:
