@@ -9,13 +9,21 @@ master reaps children with ``os.waitpid(pid, WNOHANG)``.
 Signals understood by the master:
 
 ``SIGTERM`` / ``SIGINT``
-    graceful stop: every worker gets ``SIGTERM`` and has
-    ``config.graceful_timeout`` (plus :data:`KILL_MARGIN`) to finish its
-    in-flight requests before ``SIGKILL``.  A second ``SIGINT`` kills at once.
+    graceful stop: the master closes its copy of the listening socket, then
+    every worker gets ``SIGTERM`` and has ``config.graceful_timeout`` (plus
+    :data:`KILL_MARGIN`) to finish its in-flight requests before ``SIGKILL``.
+    A second ``SIGINT`` kills at once.
 ``SIGHUP``
     rolling restart: one worker at a time, a replacement is forked first, then
     the old worker is stopped and awaited.  The socket stays open in the
     master, so no connection is ever refused.
+
+The listening socket is one socket, created before the fork and shared by
+every worker (not one ``SO_REUSEPORT`` socket each): a worker that stops
+accepting leaves the connections queued in the backlog to the others, where a
+per-worker socket would take its queue down with it.  How a stopping worker
+lets its own connections go without losing a request is
+:mod:`skitai.server.draining`.
 ``SIGCHLD``
     a worker that exits unexpectedly is logged and replaced.  If
     :data:`MAX_FAST_EXITS` workers in a row die within
@@ -165,7 +173,7 @@ class Supervisor:
 
         Returns 0 after a graceful stop (``SIGTERM``/``SIGINT``) and 1 when
         workers keep failing to start.  Signal handlers are restored on return;
-        the listening socket is left open for the caller to close.
+        the listening socket is closed by then (when the stop begins).
         """
         if threading.active_count() > 1:
             logger.warning("forking workers while other threads run: they will not exist there")
@@ -375,6 +383,10 @@ class Supervisor:
         self._ready_at = None
         self._restart_queue.clear()
         self._restarting = None
+        # Nothing will be forked any more: let go of the listener first, so that
+        # the last worker to close it (after taking what is queued) really
+        # closes it, and later clients are refused instead of queued unserved.
+        self._sock.close()
         for worker in self._workers.values():
             self._terminate(worker)
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import httptools
 
 from .body import RequestBody
+from .draining import has_unread_input, idle_grace
 from .errors import (
     BadRequest,
     ClientDisconnected,
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
 MAX_PIPELINE = 16
 #: Seconds a connection refused with 503 (over ``max_connections``) is drained before closing.
 OVER_LIMIT_LINGER = 2.0
-#: Seconds a never-used connection may still send its request once draining.
-SHUTDOWN_FIRST_REQUEST_GRACE = 5.0
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -66,6 +65,8 @@ class HttpProtocol(asyncio.Protocol):
         self.lost = False
         #: close once the exchanges in the pipeline are answered
         self.closing = False
+        #: the worker is stopping: see :mod:`skitai.server.draining` for the policy
+        self.draining = False
         self._pending_error: ProtocolError | None = None
         self._over_limit = False
         self._reading_paused = False
@@ -330,6 +331,10 @@ class HttpProtocol(asyncio.Protocol):
         self._idle_since = monotonic()
         if self._reading_paused:
             self._resume_reading()
+        if self.draining:
+            # This response promised keep-alive (its head went out before the
+            # drain began): answer the next request, with Connection: close.
+            self.closing = True
 
     def switch_to_websocket(
         self, exchange: Exchange, headers: Sequence[tuple[str, str]] = ()
@@ -395,27 +400,42 @@ class HttpProtocol(asyncio.Protocol):
             if now - self._last_data > config.body_timeout:
                 self._reject(RequestTimeout("request body stalled"))
         elif not self.pipeline:
+            if self.draining:
+                self._close_if_quiet()
+                return
             limit = config.keepalive_timeout if self._requests else config.header_timeout
-            if self.closing:
-                limit = min(limit, SHUTDOWN_FIRST_REQUEST_GRACE)
             if now - self._idle_since > limit:
                 self.transport.close()
 
     def shutdown(self) -> None:
-        """Close when idle, otherwise after the responses in progress.
+        """Drain: answer what the client sends, end with ``Connection: close``, close when quiet.
 
-        A connection accepted just before the shutdown whose request has not
-        arrived yet is left open briefly (its client is already sending): it
-        is answered with ``Connection: close``, or closed by the timeout check.
+        The policy, and why an idle connection is not closed at once, is in
+        :mod:`skitai.server.draining`.  Called again on each pass of the drain.
         """
-        self.closing = True
+        self.draining = True
         if self.websocket is not None:
             self.websocket.shutdown()
             return
+        if self.transport is None:
+            return
+        if not (self.pipeline and self.pipeline[0].started):
+            # No response head is out: the next one says Connection: close.
+            # (One already out promised keep-alive: exchange_done waits for the next.)
+            self.closing = True
+        self._close_if_quiet()
+
+    def _close_if_quiet(self) -> None:
+        """Close a draining connection that is idle, quiet long enough, with nothing unread."""
         if self.transport is None or self.pipeline or self._in_head:
             return
-        if self._requests:
-            self.transport.close()
+        if self._receiving is not None:
+            return
+        if monotonic() - self._idle_since < idle_grace(self._requests):
+            return
+        if has_unread_input(self.transport):
+            return  # a request is waiting in the socket: it is read and answered next
+        self.transport.close()
 
     def _body_drained(self) -> None:
         """Called from a handler thread when it has read the body buffer down."""

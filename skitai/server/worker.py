@@ -1,7 +1,9 @@
 """One worker process: an event loop serving HTTP on the shared listening socket.
 
-``serve_worker`` runs until SIGTERM or SIGINT, then stops accepting, lets the
-requests in flight finish (up to ``Config.graceful_timeout``) and returns.
+``serve_worker`` runs until SIGTERM or SIGINT, then stops accepting, takes
+the connections already waiting in the listener's queue, closes its copy of
+the listener, drains its connections (:mod:`skitai.server.draining`, up to
+``Config.graceful_timeout``) and returns.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl
 
 from ..config import Config
+from .draining import drain, settle
 from .http11 import HttpProtocol
 from .state import Dispatcher, ServerState
 from .threads import HandlerPool
@@ -43,8 +47,9 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
     pool = HandlerPool(config.threads)
     dispatcher = make_dispatcher(config, pool)  # type: ignore[operator]
     state = ServerState(config, loop, dispatcher)
+    ssl_context = config.ssl_context()
     server = await loop.create_server(
-        lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, ssl=config.ssl_context()
+        lambda: HttpProtocol(state), sock=sock, backlog=config.backlog, ssl=ssl_context
     )
     state.start()
     stopping = asyncio.Event()
@@ -52,42 +57,55 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
         loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
     logger.info("worker stopping: %d connection(s) open", len(state.connections))
-    if uvloop is not None:
-        server.close()
-    else:
-        # asyncio's Server.close() resets connections accepted but not yet set up
-        # (Python 3.11): stop accepting first, close once the others drained.
+    if uvloop is None:
+        # asyncio sets an accepted connection up in a task, and its Server.close()
+        # resets those not set up yet (Python 3.11): stop the accept callback and
+        # let them join before the listener is closed.
         loop.remove_reader(sock.fileno())
-    await _drain(state, config.graceful_timeout)
+        await settle()
+    adopting = [
+        loop.create_task(_adopt(loop, state, conn, ssl_context)) for conn in _accept_pending(sock)
+    ]
+    # Closed in the same step as the last accept: nothing can queue in between.
     server.close()
+    sock.close()
+    if adopting:  # joined (TLS: handshake done) before the drain marks them
+        await asyncio.wait(adopting, timeout=config.header_timeout)
+    await drain(state, config.graceful_timeout)
     state.stop()
     await loop.run_in_executor(None, pool.shutdown, 1.0)
 
 
-async def _drain(state: ServerState, timeout: float) -> None:
-    """Close idle connections now and busy ones after their responses.
+def _accept_pending(sock: socket.socket) -> list[socket.socket]:
+    """Accept every connection waiting in the listener's queue (never blocks).
 
-    Connections accepted just before the listener closed may still be joining
-    (their ``connection_made`` runs on a later loop iteration): each pass marks
-    whatever is open now, and the wait repeats until none is left or the
-    graceful timeout ends, so a late connection is drained, never reset.
+    The worker that closes the shared listener last would otherwise close it
+    on connections the kernel already completed and whose clients may have
+    sent their request: the kernel resets them.  Taking them here means they
+    are answered (with ``Connection: close``) like any draining connection.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    await asyncio.sleep(0)  # let connections accepted before close() finish joining
-    while state.connections:
-        for connection in list(state.connections):
-            connection.shutdown()
-        state.no_connections.clear()
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
+    accepted = []
+    while True:
         try:
-            await asyncio.wait_for(state.no_connections.wait(), remaining)
-        except TimeoutError:
-            break
-    if state.connections:
-        logger.warning("graceful timeout: aborting %d connection(s)", len(state.connections))
-    for connection in list(state.connections):
-        if connection.transport is not None:
-            connection.transport.abort()
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            return accepted
+        except OSError as exc:
+            logger.warning("accepting queued connections before closing: %s", exc)
+            return accepted
+        conn.setblocking(False)
+        accepted.append(conn)
+
+
+async def _adopt(
+    loop: asyncio.AbstractEventLoop,
+    state: ServerState,
+    conn: socket.socket,
+    ssl_context: ssl.SSLContext | None,
+) -> None:
+    """Serve a connection taken from the queue by :func:`_accept_pending`."""
+    try:
+        await loop.connect_accepted_socket(lambda: HttpProtocol(state), conn, ssl=ssl_context)
+    except (OSError, ssl.SSLError) as exc:  # the client went away, or a failed TLS handshake
+        logger.debug("queued connection lost before it was served: %s", exc)
+        conn.close()
