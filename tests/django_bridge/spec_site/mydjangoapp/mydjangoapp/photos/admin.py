@@ -1,0 +1,7 @@
+"""The photos in the Django admin."""
+
+from django.contrib import admin
+
+from .models import Photo
+
+admin.site.register(Photo)
