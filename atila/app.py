@@ -40,6 +40,10 @@ __all__ = ["DEFAULT_CONFIG", "Atila"]
 Handler = Callable[..., Any]
 NameList = Iterable[str] | str | None
 
+#: Environ key a server in development mode sets to True (Skitai's ``--devel``):
+#: the app then runs with ``debug`` on, as if ``app.debug = True``.
+DEVEL_ENVIRON_KEY = "skitai.devel"
+
 #: ``app.config`` defaults (spec "Default App Configuration").
 DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_UPLOAD_SIZE": 256 * 1024 * 1024,
@@ -65,7 +69,8 @@ class Atila(SecurityDecorators, Composition):
 
     def __init__(self, import_name: str) -> None:
         self.import_name = import_name
-        #: Show tracebacks to clients (HTML page, or JSON for JSON clients).
+        #: Show tracebacks to clients (HTML page, or JSON for JSON clients).  Turned
+        #: on by a server in development mode (``environ["skitai.devel"]``, ``--devel``).
         self.debug: bool = False
         self.use_reloader: bool = False
         #: this worker's open WebSocket connections (set by the first WebSocket upgrade)
@@ -114,6 +119,8 @@ class Atila(SecurityDecorators, Composition):
         """Answer one WSGI request."""
         if self._successor is not None:  # the app's module was reloaded
             return self.newest()(environ, start_response)
+        if not self.debug and environ.get(DEVEL_ENVIRON_KEY):
+            self.debug = True  # the server runs in development mode
         if not self.lifecycle.started:
             self.lifecycle.start(None)
         self._serving = True

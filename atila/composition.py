@@ -42,7 +42,13 @@ class Composition:
     # -- engine hooks (skitai.types.LifecycleApp) ---------------------------------
 
     def on_worker_start(self, context: Any = None) -> None:
-        """Skitai calls this in each worker before serving: mount services, start hooks."""
+        """Skitai calls this in each worker before serving: mount services, start hooks.
+
+        In development mode (``context.devel``, ``--devel``) ``debug`` is turned on
+        first, so ``debug_only`` services mount too.
+        """
+        if getattr(context, "devel", False):
+            self.debug = True
         self.lifecycle.start(context)
 
     def on_worker_stop(self) -> None:

@@ -1,7 +1,8 @@
 """The debug error page: an exception with its frames, source lines and locals.
 
-Spec "Debugging and Reloading App": with ``app.debug = True`` errors are shown
-in the browser.  :func:`debug_html` renders that page for an HTML client when
+Spec "Debugging and Reloading App": with ``app.debug = True`` (which a server
+in development mode, Skitai's ``--devel``, turns on) errors are shown in the
+browser.  :func:`debug_html` renders that page for an HTML client when
 an exception caused the error; the dispatcher only calls it in debug mode (or
 when a handler passed ``exc_info`` to ``was.response`` explicitly), so a
 production response never carries source code or local variables.

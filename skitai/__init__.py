@@ -76,14 +76,16 @@ def run(
     port: int = 5000,
     workers: int = 1,
     threads: int = 4,
-    name: str = "skitai",
+    name: str | None = None,
     **options: Any,
 ) -> None:
     """Serve the mounts; command line flags override these arguments.
 
     ``python3 serve.py [start|stop|status|restart] [--port N] [--workers N]
-    [--threads N] [--devel] [--silent]``.  Exits the process with the
-    server's exit status.
+    [--threads N] [--devel] [--silent] [--name NAME]``.  Exits the process
+    with the server's exit status.  ``name`` (default: the script's name,
+    ``serve`` for ``serve.py``) names the pid and log files of
+    ``start|stop|status`` and their directory ``~/.skitai/<name>``.
     """
     code = engine.run(ip=ip, port=port, workers=workers, threads=threads, name=name, **options)
     sys.exit(code)

@@ -5,15 +5,22 @@ command line override the :class:`~skitai.config.Config` built from
 ``skitai.run`` keyword arguments::
 
     python3 serve.py                  # foreground
-    python3 serve.py --devel -p 8000  # foreground, debug, one worker
-    python3 serve.py start            # daemon; pid in <var_dir>/skitai.pid
-    python3 serve.py status           # "running, pid N" (0) or "not running" (3)
+    python3 serve.py --devel -p 8000  # foreground, one worker, tracebacks, reloading
+    python3 serve.py start            # daemon; pid in <var_dir>/<name>.pid
+    python3 serve.py status           # "serve: running, pid N ..." (0) or "... not running" (3)
     python3 serve.py stop | restart
+
+``<name>`` is the app's name (``--name``, ``skitai.run(name=...)``, else the
+script's name) and ``<var_dir>`` defaults to ``~/.skitai/<name>``, so two apps
+never share a pid file; every command says which app and which file it acts on.
 
 Options this module does not know are left alone for the application (as the
 spec's ``"---production" in sys.argv``); an application registers its own
 options with :func:`add_option` and reads them with :func:`options`.
 Importing this module parses nothing.
+
+The ``skitai`` console script (:func:`console_main`) serves targets named on
+the command line; see :mod:`skitai.console`.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from skitai.config import Config
+from skitai.config import Config, check_name
+from skitai.reloader import take_inherited
 
 __all__ = [
     "COMMANDS",
@@ -39,13 +47,16 @@ __all__ = [
     "PidFile",
     "Serve",
     "add_option",
+    "apply_flags",
     "build_parser",
+    "console_main",
     "is_running",
     "main",
     "options",
     "parse_args",
     "registry",
     "restart",
+    "run_command",
     "start",
     "status",
     "stop",
@@ -138,6 +149,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _app_name(text: str) -> str:
+    try:
+        return check_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -159,9 +177,17 @@ def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParse
     add("--ip", help="address to listen on")
     add("-w", "--workers", type=_positive_int, help="number of worker processes")
     add("-t", "--threads", type=_positive_int, help="handler threads per worker")
-    add("-d", "--devel", action="store_true", help="debug mode, one worker")
+    add(
+        "-d", "--devel", action="store_true",
+        help="development mode: one worker, tracebacks in error responses, "
+        "restart on source changes",
+    )  # fmt: skip
     add("-s", "--silent", action="store_true", help="no access log")
-    add("--name", help="server name (also names the default var directory)")
+    add(
+        "--name", type=_app_name,
+        help="app name: names the pid and log files and the default var directory "
+        "(default: the script's name)",
+    )  # fmt: skip
     add("--user", help="user the workers switch to (the master must be root)")
     add("--certfile", help="PEM certificate (chain): serve HTTPS")
     add("--keyfile", help="PEM private key of --certfile (if not inside it)")
@@ -186,10 +212,11 @@ def parse_args(
     """
     namespace, rest = build_parser(extra_options).parse_known_args(list(argv))
     command = next((arg for arg in rest if arg in COMMANDS), None)
-    return command, _apply_flags(config, namespace), namespace
+    return command, apply_flags(config, namespace), namespace
 
 
-def _apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
+def apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
+    """A copy of ``config`` with the engine flags parsed into ``namespace`` applied."""
     changes: dict[str, object] = {}
     for name in ("ip", "port", "workers", "threads", "name", "user", "certfile", "keyfile"):
         value = getattr(namespace, name)
@@ -214,6 +241,19 @@ def main(config: Config, serve: Serve, argv: Sequence[str] | None = None) -> int
     """
     args = sys.argv[1:] if argv is None else argv
     command, config, _ = parse_args(args, config, registry.options)
+    return run_command(command, config, serve)
+
+
+def run_command(command: str | None, config: Config, serve: Serve) -> int:
+    """Serve in the foreground (``command`` None) or run a daemon command.
+
+    In a server started by the ``--devel`` reloader (:mod:`skitai.reloader`)
+    the command is ignored: it serves the reloader's socket in the foreground.
+    """
+    inherited = take_inherited()
+    if inherited is not None:
+        listen_fd, ready_fd = inherited
+        return serve(config.replace(listen_fd=listen_fd, ready_fd=ready_fd))
     if command is None:
         return serve(config)
     if command == "start":
@@ -245,7 +285,7 @@ def is_running(pid: int) -> bool:
 
 
 class PidFile:
-    """The file holding the supervisor's pid (``<var_dir>/skitai.pid``)."""
+    """The file holding the server's pid (``Config.pid_file``: ``<var_dir>/<name>.pid``)."""
 
     def __init__(self, path: str) -> None:
         """Refer to the pid file at ``path`` (nothing is read or written yet)."""
@@ -289,17 +329,18 @@ class PidFile:
 
 
 def status(config: Config) -> int:
-    """Print ``running, pid N`` (return 0) or ``not running`` (return 3)."""
+    """Print ``NAME: running, pid N (pid file PATH)`` and return 0, or ``NAME: not running``
+    and return 3 (:data:`EXIT_NOT_RUNNING`)."""
     pid = PidFile(config.pid_file).running_pid()
     if pid is None:
-        print("not running")
+        print(f"{config.name}: not running (pid file {config.pid_file})")
         return EXIT_NOT_RUNNING
-    print(f"running, pid {pid}")
+    print(f"{config.name}: running, pid {pid} (pid file {config.pid_file})")
     return 0
 
 
 def stop(config: Config) -> int:
-    """Send SIGTERM to the daemon and wait for it to exit; print ``stopped``.
+    """Send SIGTERM to the daemon and wait for it to exit; print ``NAME: stopped, pid N``.
 
     Returns 1 when it is not running or does not exit within
     ``graceful_timeout`` + :data:`STOP_MARGIN` seconds.
@@ -308,23 +349,26 @@ def stop(config: Config) -> int:
     pid = pid_file.running_pid()
     if pid is None:
         pid_file.remove()
-        print("not running", file=sys.stderr)
+        print(f"{config.name}: not running (pid file {config.pid_file})", file=sys.stderr)
         return 1
     try:
         os.kill(pid, signal.SIGTERM)
     except PermissionError:
-        print(f"cannot stop pid {pid}: permission denied", file=sys.stderr)
+        print(f"{config.name}: cannot stop pid {pid}: permission denied", file=sys.stderr)
         return 1
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + config.graceful_timeout + STOP_MARGIN
     while is_running(pid):
         if time.monotonic() >= deadline:
-            print(f"pid {pid} did not stop within the graceful timeout", file=sys.stderr)
+            print(
+                f"{config.name}: pid {pid} did not stop within the graceful timeout",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(0.05)
     pid_file.remove(pid)
-    print("stopped")
+    print(f"{config.name}: stopped, pid {pid}")
     return 0
 
 
@@ -349,7 +393,11 @@ def start(config: Config, serve: Serve) -> int:
     pid_file = PidFile(config.pid_file)
     running = pid_file.running_pid()
     if running is not None:
-        print(f"already running, pid {running}", file=sys.stderr)
+        print(
+            f"{config.name}: already running, pid {running} (pid file {config.pid_file}); "
+            "stop it first, or give this app another --name",
+            file=sys.stderr,
+        )
         return 1
     pid_file.remove()
     os.makedirs(config.var_dir, exist_ok=True)
@@ -397,7 +445,7 @@ def _run_daemon(config: Config, serve: Serve, write_fd: int) -> int:
     if not pid_file.create(pid):
         _report(write_fd, f"error already running, pid {pid_file.read()}")
         return 1
-    print(f"skitai: daemon started, pid {pid}, at {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print(f"{config.name}: daemon started, pid {pid}, at {time.strftime('%Y-%m-%d %H:%M:%S')}")
     try:
         code = serve(config.replace(ready_fd=write_fd))
     except Exception as exc:  # noqa: BLE001 - reported to `start`, then the daemon exits
@@ -408,7 +456,7 @@ def _run_daemon(config: Config, serve: Serve, write_fd: int) -> int:
         pid_file.remove(pid)
     if code != 0:
         _report(write_fd, f"error the server exited with code {code}")
-    print(f"skitai: daemon exited, code {code}")
+    print(f"{config.name}: daemon exited, code {code}")
     return code
 
 
@@ -449,7 +497,10 @@ def _read_report(read_fd: int, timeout: float) -> str | None:
 
 def _print_start_result(report: str | None, config: Config, log_offset: int) -> int:
     if report is not None and report.startswith("ready"):
-        print(f"started, pid {report.partition(' ')[2]}")
+        pid = report.partition(" ")[2]
+        print(
+            f"{config.name}: started, pid {pid} (pid file {config.pid_file}, log {config.log_file})"
+        )
         return 0
     if report is None:
         reason = f"the server did not report ready within {START_TIMEOUT:g}s"
@@ -457,7 +508,7 @@ def _print_start_result(report: str | None, config: Config, log_offset: int) -> 
         reason = report[len("error ") :]
     else:
         reason = "the server exited before it was ready"
-    print(f"failed to start: {reason}", file=sys.stderr)
+    print(f"{config.name}: failed to start: {reason}", file=sys.stderr)
     tail = _log_tail(config.log_file, log_offset)
     if tail:
         print(f"--- end of {config.log_file} ---\n{tail}", file=sys.stderr)
@@ -480,3 +531,14 @@ def _log_tail(path: str, offset: int) -> str:
     except OSError:
         return ""
     return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+# -- the ``skitai`` console script ----------------------------------------------------
+
+
+def console_main() -> NoReturn:
+    """Entry point of the ``skitai`` console script (``skitai --help``; :mod:`skitai.console`)."""
+    # imported here: skitai.console imports the engine, which imports this module
+    from skitai.console import main as console
+
+    sys.exit(console(sys.argv[1:]))

@@ -15,6 +15,14 @@ import ssl
 DEFAULT_MAX_URI_SIZE = 8190
 #: Largest request head (request line + headers) accepted; larger gets ``431``.
 DEFAULT_MAX_HEADER_SIZE = 65536
+#: Most header fields in a request head (and trailer fields after a chunked
+#: body); more get ``431`` (gunicorn's ``limit_request_fields``, Apache's
+#: ``LimitRequestFields`` and Tomcat's ``maxHeaderCount`` are 100 too).
+DEFAULT_MAX_HEADER_FIELDS = 100
+#: Most bytes of chunk extensions (``;name=value`` after each chunk size) in
+#: one chunked request body, together; more get ``400`` (16 KiB, as Node.js
+#: and h11 allow).
+DEFAULT_MAX_CHUNK_EXTENSIONS_SIZE = 16384
 #: Largest request body accepted; larger gets ``413 Content Too Large``.
 DEFAULT_MAX_CLIENT_BODY_SIZE = 256 * 1024 * 1024
 #: A request head not complete within this many seconds gets ``408`` (slowloris guard).
@@ -36,6 +44,13 @@ DEFAULT_GZIP_MIN_SIZE = 1024
 DEFAULT_REPLAY_CAPACITY = 131072
 
 
+def check_name(name: str) -> str:
+    """Return ``name`` if it can name the app's files; raise ``ValueError`` if not."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise ValueError(f"the app name must be a file name (no '/'), not {name!r}")
+    return name
+
+
 @dataclasses.dataclass
 class Config:
     """Server configuration: every engine option and its default.
@@ -48,6 +63,8 @@ class Config:
     port: int = 5000
     workers: int = 1
     threads: int = 4
+    #: the app's name: names its var directory, pid file and log file
+    #: (``skitai.run`` defaults it to the script's name, ``--name`` overrides)
     name: str = "skitai"
     backlog: int = 2048
     devel: bool = False
@@ -61,8 +78,13 @@ class Config:
     #: set by ``start``: a pipe the supervisor writes ``ready <pid>\n`` to once
     #: its workers are up, so the starting command can report success; -1: none
     ready_fd: int = -1
+    #: set by the ``--devel`` reloader (:mod:`skitai.reloader`) in the server it
+    #: runs: the listening socket it holds, served instead of binding a new one
+    listen_fd: int = -1
     max_uri_size: int = DEFAULT_MAX_URI_SIZE
     max_header_size: int = DEFAULT_MAX_HEADER_SIZE
+    max_header_fields: int = DEFAULT_MAX_HEADER_FIELDS
+    max_chunk_extensions_size: int = DEFAULT_MAX_CHUNK_EXTENSIONS_SIZE
     max_client_body_size: int = DEFAULT_MAX_CLIENT_BODY_SIZE
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
     keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT
@@ -83,6 +105,7 @@ class Config:
     keyfile: str = ""
 
     def __post_init__(self) -> None:
+        check_name(self.name)
         if not self.var_dir:
             self.var_dir = os.path.join(os.path.expanduser("~"), ".skitai", self.name)
 
@@ -106,13 +129,13 @@ class Config:
 
     @property
     def pid_file(self) -> str:
-        """Path of the supervisor's pid file used by ``start|stop|status``."""
-        return os.path.join(self.var_dir, "skitai.pid")
+        """Path of the pid file used by ``start|stop|status``: ``<var_dir>/<name>.pid``."""
+        return os.path.join(self.var_dir, f"{self.name}.pid")
 
     @property
     def log_file(self) -> str:
-        """Path of the daemon's log file (``start`` mode)."""
-        return os.path.join(self.var_dir, "skitai.log")
+        """Path of the daemon's log file (``start`` mode): ``<var_dir>/<name>.log``."""
+        return os.path.join(self.var_dir, f"{self.name}.log")
 
     def replace(self, **changes: object) -> Config:
         """Return a copy with ``changes`` applied (unknown names raise ``TypeError``)."""

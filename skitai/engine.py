@@ -3,6 +3,13 @@
 An ``Engine`` is set up in the master process (mounts, aliases, options), then
 ``run`` parses the command line and either serves in the foreground through
 the :class:`~skitai.workers.Supervisor` or acts as a daemon command.
+
+Development mode (``--devel``, ``Config.devel``) changes four things: one
+worker; log level DEBUG; ``environ["skitai.devel"]`` is True in every
+request (:data:`DEVEL_ENVIRON_KEY`: frameworks show tracebacks, and a WSGI
+app that raises gets its traceback in the 500 body); and the server runs
+under the :class:`~skitai.reloader.Reloader`, which starts a new server when a
+source file changes.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import os
 import socket
 import ssl
 import sys
+from pathlib import Path
 from typing import Any
 
 from . import cli
@@ -24,9 +32,11 @@ from .dispatch import MountDispatcher
 from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
 from .preference import Preference
+from .reloader import Reloader, watched_roots
 from .replay import REPLAY_ENVIRON_KEY, ReplayTable
 from .server.threads import HandlerPool
 from .server.worker import serve_worker
+from .server.wsgi import DEVEL_ENVIRON_KEY
 from .states import STATES_ENVIRON_KEY, StateTable, normalize_keys
 from .workers import Supervisor, create_listener
 
@@ -34,9 +44,14 @@ logger = logging.getLogger("skitai")
 
 
 class Engine:
-    """Mounts plus configuration: one per server."""
+    """Mounts plus configuration: one per server.
 
-    def __init__(self) -> None:
+    ``base_dir`` is where relative mount targets are looked up (default: the
+    running script's directory, :func:`script_dir`).
+    """
+
+    def __init__(self, base_dir: str | None = None) -> None:
+        self.base_dir = base_dir
         self.mounts = MountTable()
         #: keys given to :meth:`register_states`, shared by the workers once serving
         self.state_keys: list[str] = []
@@ -52,10 +67,15 @@ class Engine:
     ) -> Mount | list[Mount]:
         """Mount ``target`` at URL prefix ``point`` (see :func:`skitai.mount`)."""
         name, pref = normalize_mount_args(target, *args, name=name, pref=pref)
-        return self.mounts.add(point, target, name, pref, base_dir=script_dir())
+        return self.mounts.add(point, target, name, pref, base_dir=self.base_dir or script_dir())
 
     def run(self, **options: Any) -> int:
-        """Parse the command line over ``options`` and serve or run a daemon command."""
+        """Parse the command line over ``options`` and serve or run a daemon command.
+
+        ``name`` defaults to the running script's name (``serve`` for ``serve.py``).
+        """
+        if not options.get("name"):
+            options["name"] = script_name()
         config = Config(**options)
         return cli.main(config, self.serve)
 
@@ -69,10 +89,17 @@ class Engine:
             print(f"skitai: cannot load certificate {config.certfile}: {exc}", file=sys.stderr)
             return 1
         try:
-            sock = create_listener(config.ip, config.port, config.backlog)
+            sock = _listener(config)
         except OSError as exc:
             print(f"skitai: cannot listen on {config.ip}:{config.port}: {exc}", file=sys.stderr)
             return 1
+        if config.devel and config.listen_fd < 0:
+            # development mode: this process holds the socket; servers run as children
+            try:
+                roots = watched_roots(self.base_dir or script_dir())
+                return Reloader(config, sock, roots).run()
+            finally:
+                sock.close()
         host, port = sock.getsockname()[:2]
         logger.info(
             "serving %d mount(s) on %s://%s:%d with %d worker(s) x %d thread(s)",
@@ -104,6 +131,8 @@ class Engine:
                 CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states,
                 REPLAY_ENVIRON_KEY: replay,
             }  # fmt: skip
+            if config.devel:
+                environ[DEVEL_ENVIRON_KEY] = True
 
             def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
                 # called on the worker's running loop: corequests live on it
@@ -129,6 +158,28 @@ def script_dir() -> str:
     return os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
 
 
+def script_name() -> str:
+    """Name of the running script without ``.py`` (``"skitai"`` when there is none).
+
+    The default app name: it names the pid and log files of ``start|stop|status``.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if not path:
+        return "skitai"
+    script = Path(path)
+    return script.parent.name if script.stem == "__main__" else script.stem  # python -m pkg
+
+
+def _listener(config: Config) -> socket.socket:
+    """The listening socket: the one inherited from the reloader, or a new one."""
+    if config.listen_fd < 0:
+        return create_listener(config.ip, config.port, config.backlog)
+    sock = socket.socket(fileno=config.listen_fd)
+    sock.set_inheritable(False)  # as create_listener's: programs the app runs do not keep it
+    return sock
+
+
 def configure_logging(config: Config) -> None:
     """Log to stderr unless the application configured logging itself."""
     root = logging.getLogger()
@@ -147,4 +198,11 @@ def configure_logging(config: Config) -> None:
         access.addHandler(access_handler)
 
 
-__all__ = ["Engine", "Preference", "configure_logging", "script_dir"]
+__all__ = [
+    "DEVEL_ENVIRON_KEY",
+    "Engine",
+    "Preference",
+    "configure_logging",
+    "script_dir",
+    "script_name",
+]

@@ -11,6 +11,10 @@ the wire (no CR/LF in headers, latin-1 only, a numeric ``Content-Length``), body
 chunks must be bytes, and a declared ``Content-Length`` is enforced: extra bytes
 are cut, a short body drops the connection.  Request headers whose names hold
 ``_`` are left out of the environ.
+
+In development mode the engine puts ``environ["skitai.devel"] = True``
+(:data:`DEVEL_ENVIRON_KEY`) in every environ; an application that raises then
+gets its traceback in the 500's plain-text body, after ``Internal Server Error``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import os
 import re
 import sys
+import traceback
 from asyncio import _get_running_loop
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -31,6 +36,10 @@ from .exchange import Exchange
 from .websocket import WebSocketUpgrade
 
 logger = logging.getLogger("skitai.wsgi")
+
+#: Environ key, True when the server runs in development mode (``--devel``): apps may
+#: show tracebacks (Atila turns ``app.debug`` on), and so does this container's 500.
+DEVEL_ENVIRON_KEY = "skitai.devel"
 
 _EMPTY = io.BytesIO(b"")
 _STATUS = re.compile(r"[1-9][0-9]{2} [^\r\n\x00]*\Z")
@@ -264,7 +273,10 @@ class WSGIContainer:
             self._fail(exchange, response, exc.status, str(exc), log=False)
         else:
             logger.exception("error in WSGI application %s", _app_name(app))
-            self._fail(exchange, response, "500 Internal Server Error", "Internal Server Error")
+            message = "Internal Server Error"
+            if self.extra_environ.get(DEVEL_ENVIRON_KEY):  # development mode: show why
+                message += "\n\n" + traceback.format_exc().rstrip()
+            self._fail(exchange, response, "500 Internal Server Error", message)
 
     def _defer(
         self, exchange: Exchange, app: WSGIApp, response: _Response, result: Iterable[bytes]

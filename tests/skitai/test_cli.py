@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -220,29 +221,48 @@ def logged(var_dir: Path, key: str) -> str:
     return [line.split(" ", 1)[1] for line in lines if line.startswith(key + " ")][-1]
 
 
+def started_pid(stdout: str, var_dir: Path, name: str = "skitai") -> int:
+    """The pid in ``start``'s last line, which names the app, its pid file and its log."""
+    match = re.fullmatch(
+        rf"{name}: started, pid (\d+) \(pid file {re.escape(str(var_dir / name))}\.pid, "
+        rf"log {re.escape(str(var_dir / name))}\.log\)",
+        stdout.splitlines()[-1],
+    )
+    assert match, stdout
+    return int(match[1])
+
+
 def test_start_status_restart_stop(var_dir: Path) -> None:
     started = run_app(var_dir, "start")
     assert started.returncode == 0, started.stderr
-    pid = int(started.stdout.split("started, pid ")[1])
+    pid = started_pid(started.stdout, var_dir)
     assert (var_dir / "skitai.pid").read_text() == f"{pid}\n"
     assert logged(var_dir, "cwd") == str(var_dir.parent)  # the daemon kept our directory
     assert get_status(int(logged(var_dir, "port"))) == 200
 
+    pid_file = var_dir / "skitai.pid"
     status = run_app(var_dir, "status")
-    assert (status.returncode, status.stdout) == (0, f"running, pid {pid}\n")
+    assert (status.returncode, status.stdout) == (
+        0,
+        f"skitai: running, pid {pid} (pid file {pid_file})\n",
+    )
     again = run_app(var_dir, "start")
-    assert (again.returncode, again.stderr) == (1, f"already running, pid {pid}\n")
+    assert (again.returncode, again.stderr) == (
+        1,
+        f"skitai: already running, pid {pid} (pid file {pid_file}); "
+        "stop it first, or give this app another --name\n",
+    )
 
     restarted = run_app(var_dir, "restart")
     assert restarted.returncode == 0, restarted.stderr
-    new_pid = int(restarted.stdout.split("started, pid ")[1])
-    assert restarted.stdout.startswith("stopped\n")
+    new_pid = started_pid(restarted.stdout, var_dir)
+    assert restarted.stdout.startswith(f"skitai: stopped, pid {pid}\n")
     assert new_pid != pid
     assert not is_running(pid)
     assert get_status(int(logged(var_dir, "port"))) == 200
 
     stopped = run_app(var_dir, "stop")
-    assert (stopped.returncode, stopped.stdout) == (0, "stopped\n")
+    assert (stopped.returncode, stopped.stdout) == (0, f"skitai: stopped, pid {new_pid}\n")
     assert not is_running(new_pid)
     assert not (var_dir / "skitai.pid").exists()
     assert run_app(var_dir, "status").returncode == cli.EXIT_NOT_RUNNING
@@ -251,17 +271,18 @@ def test_start_status_restart_stop(var_dir: Path) -> None:
 def test_stop_and_status_when_not_running(var_dir: Path) -> None:
     var_dir.mkdir()
     (var_dir / "skitai.pid").write_text(f"{dead_pid()}\n")  # stale
+    not_running = f"skitai: not running (pid file {var_dir / 'skitai.pid'})\n"
     status = run_app(var_dir, "status")
-    assert (status.returncode, status.stdout) == (3, "not running\n")
+    assert (status.returncode, status.stdout) == (3, not_running)
     stopped = run_app(var_dir, "stop")
-    assert (stopped.returncode, stopped.stderr) == (1, "not running\n")
+    assert (stopped.returncode, stopped.stderr) == (1, not_running)
     assert not (var_dir / "skitai.pid").exists()
 
 
 def test_start_reports_a_server_that_cannot_start(var_dir: Path) -> None:
     result = run_app(var_dir, "start", "--crash")
     assert result.returncode == 1
-    assert "failed to start: the server exited with code 1" in result.stderr
+    assert "skitai: failed to start: the server exited with code 1" in result.stderr
     assert "simulated failure" in result.stderr  # the worker's own error, from the log
     assert not (var_dir / "skitai.pid").exists()
 

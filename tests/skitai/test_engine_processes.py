@@ -145,9 +145,11 @@ def test_daemon_start_status_stop(tmp_path: Path, free_port: int) -> None:
         response = requests.get(f"http://127.0.0.1:{free_port}/", timeout=5)
         assert response.text == "daemon"
         status = command("status")
-        assert status.returncode == 0 and status.stdout.startswith("running, pid")
+        assert status.returncode == 0
+        assert status.stdout.startswith("serve: running, pid")  # named after serve.py
+        assert (var / "serve.pid").is_file()
     finally:
         stopped = command("stop")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert command("status").returncode == 3
-    assert not (var / "skitai.pid").exists()
+    assert not (var / "serve.pid").exists()

@@ -526,7 +526,7 @@ class TestReadmeCommandLine:
             first = fresh(int(port)).split()[0]
             status = run_script(cli_script, "status")
             assert status.returncode == 0 and "running" in status.stdout
-            assert (cli_script.parent / "var" / "skitai.pid").exists()
+            assert (cli_script.parent / "var" / "serve.pid").exists()
             restarted = run_script(cli_script, "restart", "--port", port)
             assert restarted.returncode == 0, restarted.stderr
             assert wait_for(lambda: accepts(int(port)))
