@@ -19,8 +19,8 @@
   Django's permissions and groups, so ``@app.login_required``,
   ``@app.permission_required([...])`` and ``@app.staff_member_required``
   work with Django users;
-* ``was.db("@django").execute(queryset)`` runs QuerySets as corequests
-  (:mod:`django_bridge.queryset`).
+* the QuerySet statement adapter (:mod:`django_bridge.queryset`; also found
+  through the engine's entry points without ``install``).
 
 A permission "level" (:func:`has_levels`) is ``"staff"``, ``"superuser"``,
 a group name or a Django permission (``"photos.add_photo"``); a superuser
