@@ -62,15 +62,19 @@ def alias_kind(name: str, settings: str | None, options: dict[str, Any]) -> tupl
     """The handler of the ``skitai.DJANGO`` alias kind: ``(kind, target)`` of Django's database.
 
     ``settings`` (``"pkg.settings"``, a settings file path, or None for
-    ``DJANGO_SETTINGS_MODULE``) sets Django up first; the one option is
-    ``using`` (default ``"default"``).  It also lets ``execute()`` take QuerySets.
+    ``DJANGO_SETTINGS_MODULE``) sets Django up first; a relative path is taken
+    from the running script's directory, as ``skitai.mount`` paths are.  The one
+    option is ``using`` (default ``"default"``).  It also lets ``execute()`` take
+    QuerySets.
     """
+    from skitai.engine import script_dir
+
     from .queryset import enable
 
     using = options.pop("using", "default")
     if options:
         raise AliasError(f"a Django alias takes only using=, not {sorted(options)} ({name})")
-    django_settings = setup(settings)
+    django_settings = setup(settings, base_dir=script_dir())
     if using not in django_settings.DATABASES:
         raise AliasError(f"no Django database {using!r} for {name}")
     found = alias_target(django_settings.DATABASES[using])
@@ -88,7 +92,7 @@ def alias(
     """Register corequest alias ``name`` for Django database ``using`` and return it.
 
     The same as ``skitai.alias(name, skitai.DJANGO, settings, using=using, **options)``:
-    ``settings`` (``"pkg.settings"`` or a path) sets Django up first;
+    ``settings`` (``"pkg.settings"`` or a path, see :func:`alias_kind`) sets Django up first;
     ``options`` (``max_conns``, ``timeout``, ``statement_cache``) go to :func:`skitai.alias`.
     """
     register_alias_kind(DJANGO, alias_kind)  # also where the entry points are not installed
