@@ -1,9 +1,10 @@
 """HTTP/1.1 connections on asyncio, parsed by ``httptools`` (llhttp).
 
 ``HttpProtocol`` owns one connection: it feeds bytes to the parser, enforces
-the limits of :mod:`skitai.config` (414, 431, 413, 408), refuses ambiguous
-framing (RFC 9112 §6, request smuggling) with 400 and a closed connection,
-keeps pipelined requests in order, and hands each complete request head to
+the limits of :mod:`skitai.config` (414, 431, 413, 408; chunk extensions and
+trailers through :mod:`skitai.server.limits`), answers a body cut short by the
+client's close with 400 at once, refuses ambiguous framing (RFC 9112 §6,
+request smuggling) with 400 and a closed connection, keeps pipelined requests in order, and hands each complete request head to
 the server's dispatcher as an :class:`~skitai.server.exchange.Exchange`.
 """
 
@@ -30,6 +31,7 @@ from .errors import (
     URITooLong,
 )
 from .exchange import Exchange
+from .limits import ChunkedBodyMeter, blank_line_ends
 from .websocket import is_upgrade_request
 
 if TYPE_CHECKING:
@@ -77,6 +79,10 @@ class HttpProtocol(asyncio.Protocol):
         self._in_head = False
         #: size of the chunk being fed, counted as head bytes if a message begins it
         self._chunk_size = 0
+        #: the last bytes received, for a blank line split between two reads
+        self._tail = b""
+        #: chunk extensions and trailers of the chunked body being received
+        self._meter: ChunkedBodyMeter | None = None
         self._receiving: Exchange | None = None
         self._head_started = 0.0
         self._last_data = 0.0
@@ -163,19 +169,19 @@ class HttpProtocol(asyncio.Protocol):
         # Timestamps are exact (one clock read per chunk): the coarse clock of
         # ServerState can be up to a tick old and would cut timeouts short.
         self._last_data = monotonic()
-        if self._in_head:
-            # Checked after feeding: the head may end early in this chunk, and
-            # what follows it (pipelined requests) is not part of it.
-            self._head_size += len(data)
-        self._chunk_size = len(data)
+        start = 0
         try:
-            self.parser.feed_data(data)
+            # Fed in pieces that end after each blank line: a request head then
+            # ends a piece, which the chunked body meter relies on (limits.py).
+            for end in blank_line_ends(self._tail, data):
+                self._feed(data[start:end] if end - start < len(data) else data)
+                start = end
         except httptools.HttpParserUpgrade as upgrade:
             # The parser stops at an upgrade: answer the request, then close, unless
             # the application accepts a WebSocket (switch_to_websocket).
             self.closing = True
             self._pause_reading()
-            self._upgrade_tail = data[upgrade.args[0] :] if upgrade.args else b""
+            self._upgrade_tail = data[start + upgrade.args[0] :] if upgrade.args else b""
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
             if isinstance(cause, ProtocolError):
@@ -186,21 +192,40 @@ class HttpProtocol(asyncio.Protocol):
             self._reject(BadRequest(f"malformed request: {exc}"))
         except ProtocolError as exc:
             self._reject(exc)
-        else:
-            # Still inside a head: llhttp buffers the unfinished line (one
-            # chunk at most past the limit), so this is where a head too large
-            # is noticed, whether it began in this chunk or earlier.
-            if self._in_head and self._head_size > self._head_limit:
-                self._reject(HeadersTooLarge("request head too large"))
+        self._tail = data[-3:]
+
+    def _feed(self, piece: bytes) -> None:
+        """Feed one piece to the parser and check the limits it does not enforce."""
+        if self._in_head:
+            # Checked after feeding: the head may end early in this piece, and
+            # what follows it (pipelined requests) is not part of it.
+            self._head_size += len(piece)
+        self._chunk_size = len(piece)
+        if self._meter is not None:
+            self._meter.start_piece(piece)
+        self.parser.feed_data(piece)
+        if self._meter is not None:
+            self._meter.end_piece()
+        # Still inside a head: llhttp buffers the unfinished line (one piece at
+        # most past the limit), so this is where a head too large is noticed,
+        # whether it began in this piece or earlier.
+        if self._in_head and self._head_size > self._head_limit:
+            raise HeadersTooLarge("request head too large")
 
     def eof_received(self) -> bool | None:  # noqa: D102
         if self.websocket is not None:
             return None  # close: connection_lost tells the WebSocket (1006 without a close)
-        if self._receiving is not None and self._receiving.body is not None:
-            self._receiving.body.abort(ClientDisconnected("client closed mid-body"))
         self.closing = True
-        if not self.pipeline:
-            return None  # close now
+        self._in_head = False  # a head cut short is never answered: nothing to wait for
+        receiving = self._receiving
+        if receiving is not None and receiving.body is not None:
+            # The body ended early (half-close or close): say so now, never
+            # wait for the body timeout.  Not yet dispatched, it is answered
+            # 400 after what is ahead of it; being read by a handler, the read
+            # raises this error (and the container answers 400).
+            self._reject(BadRequest("request body incomplete: the client closed its side"))
+        if not self.pipeline and self._pending_error is None:
+            return None  # close now (once what was written is sent)
         return True  # keep the write side open to answer what is pending
 
     # -- httptools callbacks -------------------------------------------------------------
@@ -220,6 +245,15 @@ class HttpProtocol(asyncio.Protocol):
             raise URITooLong(f"request target longer than {self.config.max_uri_size} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:  # noqa: D102
+        if not self._in_head:
+            # A chunked body's trailer field: limited, and not merged into the
+            # request's headers (the application has seen them already, or
+            # would take a trailer for a header the client sent up front).
+            if self._meter is not None:
+                self._meter.trailer()
+            return
+        if len(self._headers) >= self.config.max_header_fields:
+            raise HeadersTooLarge(f"more than {self.config.max_header_fields} header fields")
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:  # noqa: D102
@@ -239,6 +273,11 @@ class HttpProtocol(asyncio.Protocol):
                 raise ContentTooLarge(f"request body larger than {limit} bytes")
             body = RequestBody(
                 self.config.body_buffer_size, self.config.body_timeout, self._body_drained
+            )
+        if chunked:
+            config = self.config
+            self._meter = ChunkedBodyMeter(
+                config.max_chunk_extensions_size, config.max_header_size, config.max_header_fields
             )
         exchange = Exchange(
             self,
@@ -264,6 +303,8 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_body(self, data: bytes) -> None:  # noqa: D102
         self._chunk_size = 0
+        if self._meter is not None:
+            self._meter.body(len(data))
         exchange = self._receiving
         if exchange is None or exchange.body is None:
             return
@@ -278,8 +319,21 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._advance()
 
+    def on_chunk_header(self) -> None:  # noqa: D102
+        if self._meter is not None:
+            self._meter.chunk_header()
+
+    def on_chunk_complete(self) -> None:  # noqa: D102
+        if self._meter is not None:
+            self._meter.chunk_complete()
+
     def on_message_complete(self) -> None:  # noqa: D102
         self._chunk_size = 0
+        if self._meter is not None:
+            # A chunked message ends its piece (blank_line_ends): what is left
+            # of the piece is the rest of the trailer section.
+            self._meter.end_piece()
+            self._meter = None
         exchange = self._receiving
         self._receiving = None
         if exchange is not None and exchange.body is not None:
@@ -317,6 +371,8 @@ class HttpProtocol(asyncio.Protocol):
             # Unread body or a close requested: nothing more on this connection.
             self.closing = True
             self.pipeline.clear()
+        if self.draining and len(self.pipeline) == 1:
+            self.closing = True  # the last request received: its answer says close
         if self.pipeline:
             self._advance()
             if self._reading_paused and len(self.pipeline) <= MAX_PIPELINE // 2:
@@ -401,7 +457,7 @@ class HttpProtocol(asyncio.Protocol):
                 self._reject(RequestTimeout("request body stalled"))
         elif not self.pipeline:
             if self.draining:
-                self._close_if_quiet()
+                self._close_if_quiet(now)
                 return
             limit = config.keepalive_timeout if self._requests else config.header_timeout
             if now - self._idle_since > limit:
@@ -419,19 +475,21 @@ class HttpProtocol(asyncio.Protocol):
             return
         if self.transport is None:
             return
-        if not (self.pipeline and self.pipeline[0].started):
-            # No response head is out: the next one says Connection: close.
-            # (One already out promised keep-alive: exchange_done waits for the next.)
+        pipeline = self.pipeline
+        if not pipeline or (len(pipeline) == 1 and not pipeline[0].started):
+            # The next response head says Connection: close.  (A head already out
+            # promised keep-alive, and pipelined requests are answered first:
+            # exchange_done marks the last one.)
             self.closing = True
-        self._close_if_quiet()
+        self._close_if_quiet(monotonic())
 
-    def _close_if_quiet(self) -> None:
+    def _close_if_quiet(self, now: float) -> None:
         """Close a draining connection that is idle, quiet long enough, with nothing unread."""
         if self.transport is None or self.pipeline or self._in_head:
             return
         if self._receiving is not None:
             return
-        if monotonic() - self._idle_since < idle_grace(self._requests):
+        if now - self._idle_since < idle_grace(self._requests):
             return
         if has_unread_input(self.transport):
             return  # a request is waiting in the socket: it is read and answered next

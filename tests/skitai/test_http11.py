@@ -103,18 +103,32 @@ def app_source(**options: object) -> str:
     return textwrap.dedent(APP).replace("**OPTIONS", f"**{options!r}")
 
 
-@pytest.fixture(scope="module")
-def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """Port of the server most tests share (started once: the module stays fast).
+def _module_server(tmp_path_factory: pytest.TempPathFactory, **options: object) -> LiveClient:
+    """Start the test app with ``options`` for a module-scoped fixture.
 
     Module-scoped, so it starts the script itself the way the ``serve``
     fixture (function-scoped) does.
     """
     script = tmp_path_factory.mktemp("http11") / "serve.py"
-    script.write_text(app_source(**MAIN_OPTIONS))
+    script.write_text(app_source(**options))
     client = test_client(str(script), devel=False)
     assert client.port is not None
-    yield client.port
+    return client
+
+
+@pytest.fixture(scope="module")
+def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Port of the server most tests share (started once: the module stays fast)."""
+    client = _module_server(tmp_path_factory, **MAIN_OPTIONS)
+    yield client.port or 0
+    client.stop()
+
+
+@pytest.fixture(scope="module")
+def default_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """Port of a server with the default limits and timeouts (30 s for a stalled body)."""
+    client = _module_server(tmp_path_factory, threads=1)
+    yield client.port or 0
     client.stop()
 
 
@@ -657,6 +671,77 @@ def test_refused_after_a_good_pipelined_request(port: int) -> None:
         assert (good.status, good.body) == (200, b"hello\n")
         assert conn.response().status == 400
         conn.assert_closed()
+
+
+# -- hostile input: the issue 15 cases, each answered within a second ----------------------
+
+#: Socket timeout of the hostile-input tests: the answer must come within it.
+PROMPT = 1.0
+
+
+def assert_prompt_refusal(conn: Connection, status: int, message: bytes) -> None:
+    """One ``status`` response explaining ``message``, read within PROMPT, then a close."""
+    conn.sock.settimeout(PROMPT)
+    response = conn.response()
+    assert (response.status, response.header("Connection")) == (status, "close")
+    assert message in response.body
+    conn.assert_closed(timeout=PROMPT)
+
+
+def test_100kb_chunk_extension_gets_400(default_port: int) -> None:
+    body = b"5;ext=" + b"x" * 100_000 + b"\r\nhello\r\n0\r\n\r\n"
+    with Connection(default_port) as conn:
+        conn.send(request("POST", "/echo", Transfer_Encoding="chunked") + body)
+        assert_prompt_refusal(conn, 400, b"chunk extensions larger than 16384 bytes")
+
+
+def test_chunk_extensions_within_the_limit_are_accepted(default_port: int) -> None:
+    body = b"5;ext=" + b"x" * 16_000 + b"\r\nhello\r\n0\r\n\r\n"
+    with Connection(default_port) as conn:
+        conn.send(request("POST", "/echo", Transfer_Encoding="chunked") + body)
+        assert conn.response().body == b"hello"
+
+
+def test_5000_header_fields_get_431(default_port: int) -> None:
+    fields = {f"X_F{i}": "v" for i in range(5000)}
+    head = request("GET", "/hello", **fields)
+    assert len(head) > 55_000  # and under the 64 KiB head limit: refused for the count
+    with Connection(default_port) as conn:
+        conn.send(head)
+        assert_prompt_refusal(conn, 431, b"more than 100 header fields")
+
+
+def test_100_header_fields_are_accepted(default_port: int) -> None:
+    with Connection(default_port) as conn:
+        response = conn.request("GET", "/hello", **{f"X_F{i}": "v" for i in range(99)})
+    assert (response.status, response.body) == (200, b"hello\n")
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        request("POST", "/echo", Content_Length="100") + b"0123456789",
+        request("POST", "/echo", Transfer_Encoding="chunked") + b"5\r\nhello\r\n5\r\nwor",
+        request("POST", "/echo", Transfer_Encoding="chunked") + b"5\r\nhello\r\n5;a=",
+    ],
+    ids=["content-length", "chunked-in-data", "chunked-in-size-line"],
+)
+def test_body_cut_short_by_a_half_close_gets_400(default_port: int, sent: bytes) -> None:
+    """The body timeout is 30 s here: the answer must not wait for it."""
+    with Connection(default_port) as conn:
+        conn.send(sent)
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert_prompt_refusal(conn, 400, b"request body incomplete")
+
+
+def test_body_cut_short_while_the_app_reads_it_gets_400(port: int) -> None:
+    """80 bytes are past body_buffer_size: the app is reading them on its thread."""
+    with Connection(port) as conn:
+        conn.send(request("POST", "/echo", Content_Length="100") + b"s" * 80)
+        conn.sock.shutdown(socket.SHUT_WR)
+        assert_prompt_refusal(conn, 400, b"request body incomplete")
+    with Connection(port) as conn:  # and the one handler thread is free again
+        assert conn.request("GET", "/hello").status == 200
 
 
 # -- timeouts -----------------------------------------------------------------------------
