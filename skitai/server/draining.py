@@ -12,9 +12,10 @@ protocol layer so that every container on ``HttpProtocol`` shares it):
 
 * every request already received, or arriving while the connection is open, is
   answered;
-* the first response whose head is written once draining began says
-  ``Connection: close``, and the connection closes after it: a client told
-  "close" sends nothing more (RFC 9112 §9.6);
+* the response to the last request received says ``Connection: close`` (the
+  first response written once draining began, unless pipelined requests wait
+  behind it), and the connection closes after it: a client told "close" sends
+  nothing more (RFC 9112 §9.6);
 * a response whose head went out *before* draining began promised keep-alive:
   the connection stays open after it, so the request its client sends next is
   answered (with ``Connection: close``) instead of being cut;
@@ -29,8 +30,14 @@ protocol layer so that every container on ``HttpProtocol`` shares it):
   assets), and the socket check from a request that arrived but was not read yet;
 * whatever is still open after ``graceful_timeout`` is aborted.
 
-Pipelined requests behind the ``Connection: close`` response are not answered
-(RFC 9112 §9.3.2: a pipelining client retries requests left unanswered).
+A request that a pipelining client sent behind the one answered with
+``Connection: close``, before it read that answer, is not answered (RFC 9112
+§9.3.2: a pipelining client retries requests left unanswered).
+
+The rule holds for SIGTERM sent to the master (``skitai stop``, ``kill``); a
+service manager should signal the master alone (systemd: ``KillMode=mixed``),
+since workers signalled at the same moment close their listener copies before
+the master has let go of its own.
 """
 
 from __future__ import annotations
