@@ -7,12 +7,13 @@ Each converter returns the converted value or raises ``ValueError``/``TypeError`
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
 from collections.abc import Callable
 from typing import Any
+
+from atila.jsonbody import loads as json_loads
 
 _INT_RE = re.compile(r"\s*[+-]?[0-9]+\s*")
 _FLOAT_RE = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
@@ -71,7 +72,7 @@ def to_bool(value: Any) -> bool:
 
 def to_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
-        value = json.loads(value)
+        value = json_loads(value)  # refuses deep nesting (JSONTooDeep, a ValueError)
     if isinstance(value, dict):
         return value
     raise ValueError(value)

@@ -33,6 +33,7 @@ from atila.cors import options_response, policy_for
 from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
 from atila.errors import HTTPError, NotAllowed, ParameterError
+from atila.jsonbody import MAX_JSON_DEPTH
 from atila.request import Request
 from atila.routing import Blocked, Match, NoMatch, Redirect, Route
 from atila.security import RequestSecurity, authenticate_route
@@ -91,6 +92,7 @@ def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse
     request = Request(environ, int(config["MAX_UPLOAD_SIZE"]))
     request.security = RequestSecurity(app, request)
     request.upload_dir = config.get("UPLOAD_TEMP_DIR")
+    request.max_json_depth = config.get("MAX_JSON_DEPTH", MAX_JSON_DEPTH)
     context = _context(app, environ)
     was = Was(app, request, responses.Response(context))
     # A weak proxy: the context belongs to was.response, and a strong reference

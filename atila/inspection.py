@@ -11,12 +11,17 @@ __contains __notcontain``, plus ``__eq`` and a bare literal for equality),
 length checks (``a__len__between=(4, 8)``, ``a__len=3``), regular expressions
 (``a=re.compile("^hans")``, searched) and JSON nodes (``data___scores__1__gte=10``:
 ``___`` descends into an object key, ``__<n>`` indexes an array).
+
+Misspelt rules (``limit__gtee=1``, ``int=["limit"]``) raise ``TypeError`` when the
+app is defined (see :mod:`atila.rulenames`). A parameter given more than once
+(a :class:`Repeated`, ``?id=1&id=2``) fails every rule that expects one value
+with "given more than once", unless it is declared in ``lists``: then the rules
+check each item.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -31,12 +36,28 @@ from atila.converters import (
     to_number,
 )
 from atila.errors import ParameterError
+from atila.jsonbody import JSONTooDeep
+from atila.jsonbody import loads as json_loads
+from atila.rulenames import KEYWORDS, OPERATOR_HELP, OPERATORS, refuse_misspelt_keyword
 
 # Each rule of an Inspection is compiled into a Checker: it reads the parameter
 # dict and the dict of values converted so far, writes conversions into the
 # latter, and raises ParameterError when the rule fails.
 Checker = Callable[[Mapping[str, Any], dict[str, Any]], None]
 _MISSING: Any = object()
+
+
+class Repeated(list[Any]):
+    """The values of a parameter the client gave more than once (``?id=1&id=2``).
+
+    A plain ``list`` otherwise; rules that expect one value (``ints``,
+    ``a__gte=1``, ...) answer 400 "given more than once" for it, unless the
+    parameter is declared in ``lists`` (then they check every item).
+    """
+
+
+def _repeated(name: str, value: list[Any]) -> ParameterError:
+    return ParameterError(name, f"parameter {name} is given more than once ({len(value)} values)")
 
 
 def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
@@ -72,8 +93,8 @@ def _given(value: Any) -> bool:
 
 def _load_json(text: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError:
+        return json_loads(text)
+    except ValueError:  # JSONTooDeep too: a node that cannot be read is absent
         return _MISSING
 
 
@@ -102,7 +123,11 @@ class _Path:
 
 
 def _parse_path(key: str) -> _Path:
-    """``___`` descends into an object key, ``__<digits>`` indexes an array."""
+    """``___`` descends into an object key, ``__<digits>`` indexes an array.
+
+    Any other ``__<word>`` left in ``key`` (``limit__gtee``) is a misspelt
+    operator: a ``TypeError`` naming the valid ones.
+    """
     name = ""
     steps: list[str | int] = []
     for position, part in enumerate(key.split("___")):
@@ -112,7 +137,13 @@ def _parse_path(key: str) -> _Path:
             cut -= 1
         head = "__".join(pieces[:cut])
         if not head:
-            raise ValueError(f"invalid parameter path {key!r}")
+            raise TypeError(f"@app.inspect: invalid parameter path {key!r}")
+        unknown = [piece for piece in pieces[1:cut] if piece] if pieces[0] else []
+        if unknown:
+            raise TypeError(
+                f"@app.inspect: unknown operator '__{unknown[-1]}' in {key!r}; "
+                f"operators: {OPERATOR_HELP}"
+            )
         if position == 0:
             name = head
         else:
@@ -157,26 +188,60 @@ def _manyof_checker(group: tuple[str, ...]) -> Checker:
     return check
 
 
-def _convert_param(name: str, convert: Callable[[Any], Any], each: bool, must: str) -> Checker:
+def _convert_param(
+    name: str, convert: Callable[[Any], Any], must: str, *, scalar: bool, listed: bool
+) -> Checker:
+    """Convert parameter ``name``. A ``scalar`` conversion (``ints``, ``offset=int``)
+    refuses a repeated parameter, or converts each item when the name is ``listed``
+    (declared in ``lists``)."""
+
     def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
         value = _current(params, out, name)
         if value is _MISSING or value is None:
             return
+        if scalar and isinstance(value, list):
+            if listed:
+                out[name] = _convert_each(name, convert, must, value)
+                return
+            if isinstance(value, Repeated):
+                raise _repeated(name, value)
         try:
-            out[name] = (
-                [convert(v) for v in value]
-                if each and isinstance(value, list)
-                else (convert(value))
-            )
+            out[name] = convert(value)
+        except JSONTooDeep as exc:
+            raise ParameterError(name, f"parameter {name} is {exc}") from None
         except CONVERSION_ERRORS:
-            raise ParameterError(name, f"parameter {name} must {must}") from None
+            raise ParameterError(name, _must_message(name, must, value)) from None
 
     return check
 
 
-def _named_converter(kind: str, name: str) -> Checker:
-    convert, must, each = NAMED_CONVERTERS[kind]
-    return _convert_param(name, convert, each, must)
+def _convert_each(name: str, convert: Callable[[Any], Any], must: str, items: list[Any]) -> list:
+    converted = []
+    for index, item in enumerate(items):
+        try:
+            converted.append(convert(item))
+        except CONVERSION_ERRORS:
+            raise ParameterError(name, _must_message(f"{name}[{index}]", must, item)) from None
+    return converted
+
+
+def _must_message(label: str, must: str, value: Any) -> str:
+    """``parameter a must be an integer``, saying so when a list or object came instead."""
+    message = f"parameter {label} must {must}"
+    if isinstance(value, list | tuple):
+        return message + ", not a list"
+    if isinstance(value, Mapping):
+        return message + ", not an object"
+    return message
+
+
+def _named_converter(kind: str, name: str, listed: bool) -> Checker:
+    convert, must, _ = NAMED_CONVERTERS[kind]
+    return _convert_param(name, convert, must, scalar=kind not in _MULTI_KINDS, listed=listed)
+
+
+#: named conversions that take a repeated parameter as it is
+_MULTI_KINDS = frozenset({"lists", "nones"})
 
 
 def _is_type_spec(spec: Any) -> bool:
@@ -200,7 +265,9 @@ def _type_converter(kind: type) -> Callable[[Any], Any]:
     return convert
 
 
-def _type_checker(key: str, spec: type | list[type] | tuple[type, ...]) -> Checker:
+def _type_checker(
+    key: str, spec: type | list[type] | tuple[type, ...], lists: frozenset[str]
+) -> Checker:
     """``offset=int``: convert to the type; ``prodtype=[int, str]``: the first that fits."""
     kinds = (spec,) if isinstance(spec, type) else tuple(spec)
     converters = [_type_converter(kind) for kind in kinds]
@@ -216,7 +283,8 @@ def _type_checker(key: str, spec: type | list[type] | tuple[type, ...]) -> Check
 
     path = _parse_path(key)
     if not path.steps:
-        return _convert_param(path.name, convert, list not in kinds, must)
+        scalar = list not in kinds
+        return _convert_param(path.name, convert, must, scalar=scalar, listed=path.name in lists)
 
     def check_node(params: Mapping[str, Any], out: dict[str, Any]) -> None:
         value = path.get(params, out)
@@ -291,11 +359,25 @@ def _notags_converter(name: str) -> Checker:
 # ---- operators: a__gte=5, a__len__between=(4, 8), a=re.compile(...), a=literal
 
 
+class _NotANumber(ValueError):
+    """Text compared with a number does not read as one."""
+
+
 def _coerce(value: Any, like: Any) -> Any:
     """A string compared with a number is read as a number (query strings are text)."""
     if isinstance(value, str) and isinstance(like, int | float) and not isinstance(like, bool):
-        return to_number(value)
+        try:
+            return to_number(value)
+        except ValueError:
+            raise _NotANumber(value) from None
     return value
+
+
+def _compare_each(compare: Callable[[Any], bool], value: Any) -> bool:
+    """``compare`` a value, or each item of a list (a ``lists`` parameter)."""
+    if isinstance(value, list):
+        return all(compare(item) for item in value)
+    return compare(value)
 
 
 def _member(value: Any, options: Any) -> bool:
@@ -333,7 +415,8 @@ def _operator_test(op: str, x: Any) -> tuple[Callable[[Any], bool], str]:
         if not isinstance(x, list | tuple) or len(x) != 2:
             raise TypeError(f"__between needs (low, high), not {x!r}")
         low, high = x
-        return (lambda v: low <= _coerce(v, low) <= high), f"be between {low!r} and {high!r}"
+        between = lambda v: low <= _coerce(v, low) <= high  # noqa: E731
+        return (lambda v: _compare_each(between, v)), f"be between {low!r} and {high!r}"
     if op in ("startswith", "endswith", "notstartwith", "notendwith"):
         affix = tuple(x) if isinstance(x, list) else x
         if not isinstance(affix, str | tuple):
@@ -349,7 +432,9 @@ def _operator_test(op: str, x: Any) -> tuple[Callable[[Any], bool], str]:
     if op == "notcontain":
         return (lambda v: not _contains(v, x)), f"not contain {x!r}"
     compare, words = _COMPARISONS[op]
-    return (lambda v: compare(_coerce(v, x), x)), f"{words} {x!r}"
+    if isinstance(x, list | tuple):  # equality with a list literal compares the lists
+        return (lambda v: compare(v, x)), f"{words} {x!r}"
+    return (lambda v: _compare_each(lambda e: compare(_coerce(e, x), x), v)), f"{words} {x!r}"
 
 
 _COMPARISONS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
@@ -360,17 +445,6 @@ _COMPARISONS: dict[str, tuple[Callable[[Any, Any], bool], str]] = {
     "lt": (operator.lt, "be less than"),
     "lte": (operator.le, "be less than or equal to"),
 }
-OPERATORS = frozenset(_COMPARISONS) | {
-    "in",
-    "notin",
-    "between",
-    "startswith",
-    "endswith",
-    "notstartwith",
-    "notendwith",
-    "contains",
-    "notcontain",
-}
 
 
 def _regex_test(pattern: re.Pattern[str]) -> tuple[Callable[[Any], bool], str]:
@@ -380,7 +454,7 @@ def _regex_test(pattern: re.Pattern[str]) -> tuple[Callable[[Any], bool], str]:
     return test, f"match {pattern.pattern!r}"
 
 
-def _operator_checker(key: str, spec: Any) -> Checker:
+def _operator_checker(key: str, spec: Any, lists: frozenset[str]) -> Checker:
     head, sep, tail = key.rpartition("__")
     op = "eq"
     if sep and head and tail in OPERATORS:
@@ -399,13 +473,20 @@ def _operator_checker(key: str, spec: Any) -> Checker:
         test, must = _operator_test(op, spec)
     prefix = "length of parameter" if by_length else "parameter"
     message = f"{prefix} {path.label} must {must}"
+    listed = path.name in lists and not path.steps
 
     def check(params: Mapping[str, Any], out: dict[str, Any]) -> None:
         value = path.get(params, out)
         if value is _MISSING or value is None:
             return
+        if isinstance(value, Repeated) and not listed:
+            raise _repeated(path.name, value)
+        if by_length and not isinstance(value, str | list | tuple | Mapping):
+            raise ParameterError(path.name, f"parameter {path.label} must be text or a list")
         try:
             ok = test(len(value) if by_length else value)
+        except _NotANumber:
+            raise ParameterError(path.name, f"parameter {path.label} must be a number") from None
         except (TypeError, ValueError):
             ok = False
         if not ok:
@@ -457,7 +538,10 @@ class Inspection:
     ) -> None:
         normalized = str(scope).upper()
         if normalized not in DATA_SCOPES and normalized not in METHOD_SCOPES:
-            raise ValueError(f"unknown inspect scope {scope!r}")
+            raise ValueError(
+                f"unknown inspect scope {scope!r}; scopes: ARGS, URL, FORM, JSON, DATA, "
+                "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
+            )
         self.scope: str = normalized
         #: the only method this inspection runs for (None: every method)
         self.method: str | None = normalized if normalized in METHOD_SCOPES else None
@@ -468,6 +552,7 @@ class Inspection:
         checkers += [_oneof_checker(group) for group in _groups(oneof)]
         checkers += [_manyof_checker(group) for group in _groups(manyof)]
         checkers += [_safe_checker(n) for n in _names(safes)]
+        listed = frozenset(_names(lists))
         for key, value_list in (
             ("nones", nones),
             ("lists", lists),
@@ -479,13 +564,14 @@ class Inspection:
             ("emails", emails),
             ("uuids", uuids),
         ):
-            checkers += [_named_converter(key, n) for n in _names(value_list)]
+            checkers += [_named_converter(key, n, n in listed) for n in _names(value_list)]
         operators: list[Checker] = []
         for key, spec in kargs.items():
+            refuse_misspelt_keyword(key, spec)
             if _is_type_spec(spec):
-                checkers.append(_type_checker(key, spec))
+                checkers.append(_type_checker(key, spec, listed))
             else:
-                operators.append(_operator_checker(key, spec))
+                operators.append(_operator_checker(key, spec, listed))
         checkers += [_notags_converter(n) for n in _names(notags)]
         self._checkers: tuple[Checker, ...] = tuple(checkers + operators)
 
@@ -507,4 +593,7 @@ class Inspection:
         return f"<Inspection {self.scope} rules={len(self._checkers)}>"
 
 
-__all__ = ["DATA_SCOPES", "METHOD_SCOPES", "OPERATORS", "Inspection", "looks_unsafe"]
+__all__ = [
+    "DATA_SCOPES", "KEYWORDS", "METHOD_SCOPES", "OPERATORS", "OPERATOR_HELP", "Inspection",
+    "Repeated", "looks_unsafe",
+]  # fmt: skip

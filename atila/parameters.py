@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from atila.errors import ParameterError
-from atila.inspection import DATA_SCOPES, METHOD_SCOPES, Inspection
+from atila.inspection import DATA_SCOPES, METHOD_SCOPES, Inspection, Repeated
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class HandlerSignature:
 
 
 def parse_query(query_string: str) -> dict[str, Any]:
-    """Parse a URL query string: repeated keys give a list, blank values stay ``""``."""
+    """Parse a URL query string: repeated keys give a list (:class:`Repeated`), blank
+    values stay ``""``."""
     if not query_string:
         return {}
     result: dict[str, Any] = {}
@@ -101,23 +102,24 @@ def parse_query(query_string: str) -> dict[str, Any]:
             if isinstance(previous, list):
                 previous.append(value)
             else:
-                result[key] = [previous, value]
+                result[key] = Repeated((previous, value))
         else:
             result[key] = value
     return result
 
 
-def _join(first: Any, second: Any) -> list[Any]:
+def _join(first: Any, second: Any) -> Repeated:
     head = first if isinstance(first, list) else [first]
     tail = second if isinstance(second, list) else [second]
-    return head + tail
+    return Repeated(head + tail)
 
 
 def merge_args(url: Mapping[str, Any], query: Mapping[str, Any], body: Mapping[str, Any]) -> dict:
     """Merge route, query-string and body parameters (``was.request.args``).
 
-    A name given by more than one origin becomes the list of its values, except
-    that a body (form/JSON) value replaces a query-string value of that name.
+    A name given by more than one origin becomes the list of its values (a
+    :class:`Repeated`), except that a body (form/JSON) value replaces a
+    query-string value of that name.
     """
     args = dict(url)
     for key, value in query.items():
@@ -174,6 +176,7 @@ __all__ = [
     "HandlerSignature",
     "Inspection",
     "METHOD_SCOPES",
+    "Repeated",
     "bind_arguments",
     "bind_merged",
     "merge_args",

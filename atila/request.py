@@ -24,13 +24,14 @@ Parameter groups (spec "Getting Parameters"):
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import quote
 
 from atila.cookies import parse_cookies
 from atila.errors import HTTPError
+from atila.jsonbody import MAX_JSON_DEPTH, JSONTooDeep
+from atila.jsonbody import loads as json_loads
 from atila.parameters import merge_args, parse_query
 from atila.storage import AttrDict
 from atila.uploads import UploadedFile, parse_multipart
@@ -184,6 +185,8 @@ class Request:
         self.security: Any = None
         #: Directory for upload temporary files (None: the system's)
         self.upload_dir: str | None = None
+        #: Deepest JSON nesting accepted in the body (``app.config.MAX_JSON_DEPTH``)
+        self.max_json_depth: int = MAX_JSON_DEPTH
         self._uploads: list[UploadedFile] = []
 
     def __repr__(self) -> str:
@@ -370,10 +373,7 @@ class Request:
         """
         if self._json is _MISSING:
             if _is_json_type(self.get_content_type()) and self._has_body() and self.body:
-                try:
-                    value = json.loads(self.body)
-                except (UnicodeDecodeError, ValueError) as exc:
-                    raise HTTPError(400, f"invalid JSON body: {exc}") from None
+                value = self._decode_json()
                 self._json = AttrDict(value) if isinstance(value, dict) else value
             else:
                 self._json = AttrDict()
@@ -401,11 +401,17 @@ class Request:
         """Decode the body as JSON (whatever the Content-Type); 400 when it is not."""
         if not self.body:
             return None
+        value = self._decode_json()
+        return AttrDict(value) if isinstance(value, dict) else value
+
+    def _decode_json(self) -> Any:
+        """The body decoded as JSON; 400 when it is not JSON or nests too deep."""
         try:
-            value = json.loads(self.body)
+            return json_loads(self.body, self.max_json_depth)
+        except JSONTooDeep as exc:
+            raise HTTPError(400, f"JSON body nested deeper than {exc.max_depth} levels") from None
         except (UnicodeDecodeError, ValueError) as exc:
             raise HTTPError(400, f"invalid JSON body: {exc}") from None
-        return AttrDict(value) if isinstance(value, dict) else value
 
     def form(self) -> AttrDict:
         """The body decoded as a url-encoded form (empty for other content types)."""

@@ -247,7 +247,25 @@ def upload(was, **form):
 def upload_read(was, file, **form):
     return was.API(text=file.read().decode(), temp=os.path.relpath(file.path, HERE))
 
+# -- parameters (a second app: the default upload size, for deep JSON bodies) ----
+params = atila.Atila("params")
+
+@params.route("/items")
+@params.inspect(ints=["limit"], limit__gte=1)
+def params_items(was, limit=10):
+    return was.API(next=limit + 1)
+
+@params.route("/item")
+@params.inspect(ints=["id"])
+def params_item(was, id):
+    return was.API(double=id * 2)
+
+@params.route("/json", methods=["POST"])
+def params_json(was, **data):
+    return was.API(keys=sorted(data))
+
 if __name__ == "__main__":
+    skitai.mount("/params", params)
     skitai.mount("/", app)
     skitai.run()
 """

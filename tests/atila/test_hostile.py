@@ -290,3 +290,47 @@ def test_malformed_multipart_is_400(live: LiveClient, server_dir: Path) -> None:
     no_boundary = live.post("/upload", data=body, headers={"Content-Type": "multipart/form-data"})
     assert no_boundary.status_code == 400
     assert _files(server_dir) == before
+
+
+# -- parameters and JSON bodies (issue 15) ----------------------------------------------
+# ``timeout=1``: each answer must come within a second, not after a stall.
+
+
+def _bad_request(response: object, detail: str, param: str | None = None) -> None:
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.headers["Content-Type"] == "application/json"  # type: ignore[attr-defined]
+    body = response.json()  # type: ignore[attr-defined]
+    assert body["message"] == "Bad Request" and body["detail"] == detail
+    assert body.get("param") == param
+
+
+def test_repeated_key_into_an_inspected_int_is_400_naming_it(live: LiveClient) -> None:
+    for path, param in (
+        ("/params/item?id=1&id=2", "id"),
+        ("/params/items?limit=5&limit=6", "limit"),
+    ):
+        response = live.get(path, timeout=1)
+        _bad_request(response, f"parameter {param} is given more than once (2 values)", param)
+    assert live.get("/params/item?id=21", timeout=1).json() == {"double": 42}
+    assert live.get("/params/items?limit=5", timeout=1).json() == {"next": 6}
+    _bad_request(
+        live.get("/params/items?limit=0", timeout=1),
+        "parameter limit must be greater than or equal to 1",
+        "limit",
+    )
+
+
+def test_json_body_nested_100000_levels_is_400(live: LiveClient) -> None:
+    depth = 100_000
+    deep = b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+    response = live.post(
+        "/params/json", data=deep, headers={"Content-Type": "application/json"}, timeout=1
+    )
+    _bad_request(response, "JSON body nested deeper than 100 levels")
+    fine = b'{"a": ' + b"[" * 99 + b"]" * 99 + b', "b": "' + b"[" * 1000 + b'"}'
+    accepted = live.post(
+        "/params/json", data=fine, headers={"Content-Type": "application/json"}, timeout=1
+    )
+    assert accepted.status_code == 200 and accepted.json() == {"keys": ["a", "b"]}
+    form = live.post("/params/json", data={"a": "[" * 1000, "b": "{"}, timeout=1)
+    assert form.status_code == 200 and form.json() == {"keys": ["a", "b"]}

@@ -212,7 +212,6 @@ def test_name_lists_may_be_comma_separated_strings() -> None:
         ("ints", "-12", -12),
         ("ints", 12, 12),
         ("ints", 3.0, 3),
-        ("ints", ["1", "2"], [1, 2]),
         ("floats", "1.5", 1.5),
         ("floats", "-2e3", -2000.0),
         ("floats", 3, 3.0),
@@ -247,7 +246,9 @@ def test_conversions(rule: str, given: Any, expected: Any) -> None:
         ("floats", "nan", "must be a number"),
         ("floats", "abc", "must be a number"),
         ("booleans", "maybe", "must be a boolean"),
-        ("lists", {"a": 1}, "must be a list"),
+        ("lists", {"a": 1}, "must be a list, not an object"),
+        ("ints", ["1", "2"], "must be an integer, not a list"),  # a JSON array
+        ("dicts", ["1"], "must be an object, not a list"),
         ("dicts", "[1]", "must be an object"),
         ("dicts", "{oops", "must be an object"),
         ("strings", 5, "must be a string"),
@@ -417,7 +418,8 @@ def test_operators_see_converted_values() -> None:
 
 def test_comparing_text_with_a_number_fails_cleanly() -> None:
     error = _fails(Inspection(a__gt=5), {"a": "many"})
-    assert error.detail == "parameter a must be greater than 5"
+    assert error.detail == "parameter a must be a number"
+    assert _fails(Inspection(a__gt=5), {"a": "4"}).detail == "parameter a must be greater than 5"
 
 
 def test_in_checks_every_item_of_a_list() -> None:
@@ -498,3 +500,162 @@ def test_rules_are_compiled_once() -> None:
     inspection = Inspection("GET", ["id"], ints=["id"], id__gte=1, name=re.compile("x"))
     assert len(inspection._checkers) == 4
     assert "GET" in repr(inspection)
+
+
+# --------------------------------------------------------------------------- misspelt rules
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ({"limit__gtee": 1}, "'__gtee'"),
+        ({"limit__len__gtee": 1}, "'__gtee'"),
+        ({"data___scores__1__gtee": 10}, "'__gtee'"),
+        ({"required": ["limit__gtee"]}, "'__gtee'"),
+    ],
+)
+def test_unknown_operator_is_refused_naming_the_operators(rule: dict, named: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        Inspection(**rule)
+    message = str(caught.value)
+    assert f"unknown operator {named}" in message
+    for operator in ("__gte", "__between", "__notcontain", "__len"):
+        assert operator in message
+
+
+@pytest.mark.parametrize(
+    ("rule", "meant"),
+    [
+        ({"int": ["limit"]}, "ints"),
+        ({"integer": "limit"}, "ints"),
+        ({"requird": ["id"]}, "required"),
+        ({"float": "lat, lng"}, "floats"),
+        ({"string": ("name",)}, "strings"),
+        ({"bool": ["flag"]}, "booleans"),
+        ({"uuid": ["key"]}, "uuids"),
+    ],
+)
+def test_misspelt_keyword_is_refused_naming_the_keywords(rule: dict, meant: str) -> None:
+    with pytest.raises(TypeError) as caught:
+        Inspection(**rule)
+    message = str(caught.value)
+    assert f"(did you mean {meant!r}?)" in message
+    assert "required, ints, floats, emails, uuids, nones, lists" in message
+
+
+def test_rules_that_only_look_like_keywords_stay_valid() -> None:
+    inspection = Inspection(email=re.compile("@"), limit=5, offset=int, status=["a", "b"])
+    assert inspection.check({"email": "a@b", "limit": "5", "offset": "3"}) == {"offset": 3}
+    with pytest.raises(ParameterError):
+        inspection.check({"email": "nobody"})
+    assert Inspection(__token=1).check({"__token": "1"}) == {}
+
+
+def test_unknown_scope_names_the_scopes() -> None:
+    with pytest.raises(ValueError, match="scopes: ARGS, URL, FORM, JSON, DATA, GET"):
+        Inspection("ARG")
+
+
+def test_misspelt_rule_fails_when_the_app_is_defined() -> None:
+    import atila
+
+    app = atila.Atila(__name__)
+    with pytest.raises(TypeError, match="unknown operator '__gtee'"):
+
+        @app.route("/items")
+        @app.inspect(ints=["limit"], limit__gtee=1)
+        def items(was, limit=10):
+            return "never"
+
+    with pytest.raises(TypeError, match="did you mean 'ints'"):
+
+        @app.route("/others")
+        @app.inspect(int=["limit"])
+        def others(was, limit=10):
+            return "never"
+
+
+# --------------------------------------------------------------------------- repeated parameters
+
+
+def test_repeated_query_parameters_are_marked() -> None:
+    assert type(parse_query("a=1&a=2")["a"]).__name__ == "Repeated"
+    assert parse_query("a=1&a=2")["a"] == ["1", "2"]  # still a list
+    assert type(merge_args({"a": "1"}, {"a": "2"}, {})["a"]).__name__ == "Repeated"
+
+
+@pytest.mark.parametrize(
+    "inspection",
+    [
+        Inspection(ints=["id"]),
+        Inspection(floats=["id"]),
+        Inspection(strings=["id"]),
+        Inspection(dicts=["id"]),
+        Inspection(id=int),
+        Inspection(id__gte=1),
+        Inspection(ints=["id"], id__gte=1),
+        Inspection(id__in=(1, 2)),
+        Inspection(id__len__lte=3),
+    ],
+)
+def test_repeated_parameter_into_a_single_value_rule_says_so(inspection: Inspection) -> None:
+    error = _fails(inspection, {"id": parse_query("id=5&id=6")["id"]})
+    assert error.param == "id" and error.code == 400
+    assert error.detail == "parameter id is given more than once (2 values)"
+
+
+def test_repeated_parameter_declared_in_lists_checks_each_item() -> None:
+    inspection = Inspection(lists=["id"], ints=["id"], id__gte=1)
+    assert inspection.check({"id": parse_query("id=5&id=6")["id"]}) == {"id": [5, 6]}
+    assert inspection.check({"id": "5,6"}) == {"id": [5, 6]}
+    assert _fails(inspection, {"id": parse_query("id=5&id=0")["id"]}).detail == (
+        "parameter id must be greater than or equal to 1"
+    )
+    assert _fails(inspection, {"id": parse_query("id=5&id=x")["id"]}).detail == (
+        "parameter id[1] must be an integer"
+    )
+
+
+def test_repeated_parameters_through_the_app() -> None:
+    import atila
+    from skitai.testing import Client
+
+    app = atila.Atila(__name__)
+
+    @app.route("/items")
+    @app.inspect(ints=["limit"], limit__gte=1)
+    def items(was, limit=10):
+        return was.API(next=limit + 1)
+
+    @app.route("/item")
+    @app.inspect(ints=["id"])
+    def item(was, id):
+        return was.API(id=id * 2)
+
+    client = Client(app)
+    assert client.get("/items?limit=5").json() == {"next": 6}
+    for path, param in (("/items?limit=5&limit=6", "limit"), ("/item?id=1&id=2", "id")):
+        response = client.get(path)
+        assert response.status_code == 400
+        assert response.json() == {
+            "code": 400,
+            "message": "Bad Request",
+            "detail": f"parameter {param} is given more than once (2 values)",
+            "param": param,
+        }
+    assert client.get("/items?limit=0").json()["detail"] == (
+        "parameter limit must be greater than or equal to 1"
+    )
+
+
+# --------------------------------------------------------------------------- JSON nesting
+
+
+def test_deep_json_inside_a_parameter_is_a_400() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    assert _fails(Inspection(dicts=["d"]), {"d": deep}).detail == (
+        "parameter d is JSON nested deeper than 100 levels"
+    )
+    # a node rule reads such a value as absent instead of failing
+    assert Inspection(d___a__gte=1).check({"d": deep}) == {}
+    assert Inspection(dicts=["d"]).check({"d": '{"a": [[1]]}'}) == {"d": {"a": [[1]]}}

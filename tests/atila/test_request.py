@@ -138,6 +138,48 @@ def test_bad_json_body_is_400(app: atila.Atila, client: Client) -> None:
     assert "invalid JSON body" in response.json()["detail"]
 
 
+def _nested(depth: int) -> bytes:
+    """``{"a": [[...]]}`` with ``depth`` levels of arrays and objects in all."""
+    return b'{"a": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+
+def test_json_nested_too_deep_is_400(app: atila.Atila, client: Client) -> None:
+    @app.route("/j", methods=["POST"])
+    def j(was, **data):
+        return was.API(keys=sorted(data), raw=was.request.json() is not None)
+
+    @app.route("/f", methods=["POST"])
+    def f(was, **data):
+        return was.API(keys=sorted(data))
+
+    json_type = {"Content-Type": "application/json"}
+    for depth in (101, 100_000):
+        response = client.post("/j", data=_nested(depth), headers=json_type)
+        assert response.status_code == 400
+        assert response.json()["detail"] == "JSON body nested deeper than 100 levels"
+    fine = client.post("/j", data=_nested(100), headers=json_type)
+    assert fine.status_code == 200 and fine.json() == {"keys": ["a"], "raw": True}
+    # brackets inside strings are text, not nesting
+    text = client.post("/j", json={"a": "[" * 5000, "b": '\\"' + "{" * 500})
+    assert text.status_code == 200 and text.json()["keys"] == ["a", "b"]
+    form = client.post("/f", data={"a": "[" * 5000, "b": "x"})
+    assert form.status_code == 200 and form.json()["keys"] == ["a", "b"]
+
+
+def test_json_depth_limit_is_configurable(app: atila.Atila, client: Client) -> None:
+    app.config.MAX_JSON_DEPTH = 3
+
+    @app.route("/j", methods=["POST"])
+    def j(was, **data):
+        return "ok"
+
+    json_type = {"Content-Type": "application/json"}
+    assert client.post("/j", data=_nested(3), headers=json_type).text == "ok"
+    refused = client.post("/j", data=_nested(4), headers=json_type)
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == "JSON body nested deeper than 3 levels"
+
+
 def test_body_over_upload_limit_is_413(app: atila.Atila, client: Client) -> None:
     app.config.MAX_UPLOAD_SIZE = 10
 
