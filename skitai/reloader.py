@@ -6,10 +6,10 @@ server -- the same command line -- as a child process serving that socket,
 and watches the source with ``watchfiles``:
 
 * watched, recursively: the script's directory (the current directory for the
-  ``skitai`` command) and the directory of every imported module that is not
-  part of Python or of an installed distribution (see :func:`watched_roots`);
-  only ``*.py`` files count, and the usual directories are ignored (``.git``,
-  ``.venv``, ``__pycache__``, ``node_modules`` ...);
+  ``skitai`` command) and the directory of every imported module that belongs
+  neither to Python nor to an installed distribution, editable or not (see
+  :func:`watched_roots`); only ``*.py`` files count, and the usual directories
+  are ignored (``.git``, ``.venv``, ``__pycache__``, ``node_modules`` ...);
 * on a change, a new server starts on the same socket; once it reports ready
   its predecessor stops gracefully (``SIGTERM``: it finishes its requests).
   The socket stays open throughout, so no connection is refused;
@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib.metadata
 import logging
 import os
 import signal
@@ -88,15 +89,19 @@ def _inside(path: str, directory: str) -> bool:
 def watched_roots(base_dir: str, modules: Iterable[object] | None = None) -> list[str]:
     """The directories the reloader watches: ``base_dir`` and the project's module directories.
 
-    A module counts when its file lies outside the standard library and
-    site-packages (an editable install's sources count).  Directories inside
-    another watched one are dropped: the watch is recursive.
+    A module (default: every imported one) counts when its top-level package
+    belongs to no installed distribution (an editable install's sources do not
+    count either: they are libraries to this project) and its file lies outside
+    Python's and the virtualenv's trees.  Directories inside another watched
+    one are dropped: the watch is recursive.
     """
     library = _library_dirs()
+    installed = importlib.metadata.packages_distributions()
     dirs = {os.path.realpath(base_dir)}
     for module in list(sys.modules.values()) if modules is None else modules:
         path = getattr(module, "__file__", None)
-        if not isinstance(path, str):
+        name = getattr(module, "__name__", "")
+        if not isinstance(path, str) or name.partition(".")[0] in installed:
             continue
         path = os.path.realpath(path)
         if not any(_inside(path, lib) for lib in library):
@@ -258,7 +263,10 @@ class Reloader:
         """The exit status for a first server that never became ready (never 0 unless stopped)."""
         assert self._stopping is not None
         code = _exit_status(await self._servers[-1].process.wait())
-        return code if code or self._stopping.is_set() else 1
+        if self._stopping.is_set():
+            return code
+        logger.error("the server did not start (exit status %d)", code)
+        return code or 1
 
     def _report_ready(self) -> None:
         """Tell ``start`` (``config.ready_fd``) that the server runs, with this process's pid."""
