@@ -1,6 +1,6 @@
 """One worker process: an event loop serving HTTP on the shared listening socket.
 
-``serve_worker`` runs until SIGTERM or SIGINT, then stops accepting, takes
+``serve_worker`` runs until SIGTERM, then stops accepting, takes
 the connections already waiting in the listener's queue, closes its copy of
 the listener, drains its connections (:mod:`skitai.server.draining`, up to
 ``Config.graceful_timeout``) and returns.
@@ -53,8 +53,11 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
     )
     state.start()
     stopping = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
+    loop.add_signal_handler(signal.SIGTERM, stopping.set)
+    # A terminal's Ctrl-C reaches every process of its group at once.  The master
+    # turns it into SIGTERM for each worker after letting go of the listener, so
+    # that the worker that closes the listener last leaves no connection queued.
+    loop.add_signal_handler(signal.SIGINT, _leave_interrupt_to_master)
     await stopping.wait()
     logger.info("worker stopping: %d connection(s) open", len(state.connections))
     if uvloop is None:
@@ -74,6 +77,10 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
     await drain(state, config.graceful_timeout)
     state.stop()
     await loop.run_in_executor(None, pool.shutdown, 1.0)
+
+
+def _leave_interrupt_to_master() -> None:
+    """SIGINT in a worker: nothing to do, the master's SIGTERM follows (see ``_serve``)."""
 
 
 def _accept_pending(sock: socket.socket) -> list[socket.socket]:

@@ -2,7 +2,8 @@
 
 The server is ``hello_app.py`` run by the real engine (``skitai.run``) with 2
 workers.  The rolling restart is loaded by ``wrk`` (32 keep-alive connections);
-the graceful stop by :class:`KeepAliveLoad`, 32 keep-alive connections that
+the graceful stop (SIGTERM to the master, or a terminal's Ctrl-C reaching the
+whole process group) by :class:`KeepAliveLoad`, 32 keep-alive connections that
 tell a cut request (sent, then the connection ended without an answer) from a
 clean end (a ``Connection: close`` answer, or a refused connect once the server
 is gone), which wrk cannot: it counts a refused reconnect as a write error.
@@ -176,14 +177,18 @@ def _read_response(sock: socket.socket) -> bool:
     return headers.get(b"connection") == b"close"
 
 
-def test_graceful_stop_under_load_cuts_no_request(server: LiveClient) -> None:
+@pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm-to-master", "ctrl-c-to-group"])
+def test_graceful_stop_under_load_cuts_no_request(server: LiveClient, ctrl_c: bool) -> None:
     master = server.process
     assert server.port is not None
     load = KeepAliveLoad(server.port, CONNECTIONS)
     load.start()
     try:
         wait_until(lambda: load.tally["answered"] >= WARM_UP_ANSWERS)
-        master.send_signal(signal.SIGTERM)
+        if ctrl_c:  # a terminal's Ctrl-C: SIGINT to the master and its workers at once
+            os.killpg(master.pid, signal.SIGINT)
+        else:
+            master.send_signal(signal.SIGTERM)
         assert master.wait(20) == 0
     finally:
         load.join(20)
