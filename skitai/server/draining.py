@@ -34,10 +34,12 @@ A request that a pipelining client sent behind the one answered with
 ``Connection: close``, before it read that answer, is not answered (RFC 9112
 §9.3.2: a pipelining client retries requests left unanswered).
 
-The rule holds for SIGTERM sent to the master (``skitai stop``, ``kill``); a
-service manager should signal the master alone (systemd: ``KillMode=mixed``),
-since workers signalled at the same moment close their listener copies before
-the master has let go of its own.
+The stop is the master's to order: on SIGTERM or SIGINT it closes its copy of
+the listener first, then sends SIGTERM to each worker (workers ignore a
+terminal's SIGINT, which reaches the whole process group).  A service manager
+should signal the master alone (systemd: ``KillMode=mixed``): a worker sent
+SIGTERM at the same moment as the master may close its listener copy before
+the master has let go of its own, and a connection queued in between is reset.
 """
 
 from __future__ import annotations
