@@ -74,12 +74,15 @@ def test_without_devel_a_crash_shows_no_traceback(site: Path) -> None:
         response = client.get("/crash")
         assert (response.status_code, response.text) == (500, "Internal Server Error\n")
         assert client.get("/api/debug").json() == {"debug": False}
+        # no debug_only service: the request falls through to the app mounted at /
+        assert client.get("/api/tools").text.startswith("version 1 ")
         assert greeting(client)[1] == "None"  # no skitai.devel in the environ
 
 
 def test_atila_apps_run_in_debug_mode(devel: LiveClient) -> None:
     assert greeting(devel)[1] == "True"  # environ["skitai.devel"]
     assert devel.get("/api/debug").json() == {"debug": True}
+    assert devel.get("/api/tools").text == "debug tools"  # debug_only services mount too
     page = devel.get("/api/crash", headers={"Accept": "text/html"})
     assert page.status_code == 500
     assert "LookupError: atila handler crashed on purpose" in page.text

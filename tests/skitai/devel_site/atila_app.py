@@ -1,8 +1,11 @@
 """An Atila app: ``/debug`` tells whether it runs in debug mode, ``/crash`` raises."""
 
+import debug_tools
+
 import atila
 
 app = atila.Atila(__name__)
+app.mount("/", debug_tools, debug_only=True)
 
 
 @app.route("/debug")
