@@ -26,6 +26,7 @@ from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from atila.errors import HTTPError
+from atila.inspection import Repeated
 
 __all__ = ["MAX_FIELD_SIZE", "MAX_PARTS", "UploadedFile", "parse_multipart", "safe_filename"]
 
@@ -299,7 +300,10 @@ def parse_multipart(
     for name, value in reader.fields:
         if name in fields:
             existing = fields[name]
-            fields[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
+            # a Repeated: rules expecting one value say "given more than once"
+            fields[name] = Repeated(
+                [*existing, value] if isinstance(existing, list) else [existing, value]
+            )
         else:
             fields[name] = value
     return fields, reader.files

@@ -632,6 +632,11 @@ def test_repeated_parameters_through_the_app() -> None:
     def item(was, id):
         return was.API(id=id * 2)
 
+    @app.route("/posted", methods=["POST"])
+    @app.inspect(ints=["id"])
+    def posted(was, id):
+        return was.API(id=id)
+
     client = Client(app)
     assert client.get("/items?limit=5").json() == {"next": 6}
     for path, param in (("/items?limit=5&limit=6", "limit"), ("/item?id=1&id=2", "id")):
@@ -646,6 +651,25 @@ def test_repeated_parameters_through_the_app() -> None:
     assert client.get("/items?limit=0").json()["detail"] == (
         "parameter limit must be greater than or equal to 1"
     )
+
+    boundary = "b0undary"
+    multipart = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="id"\r\n\r\n{n}\r\n'
+            for n in (1, 2)
+        )
+        + f"--{boundary}--\r\n"
+    )
+    for body, content_type in (
+        ("id=1&id=2", "application/x-www-form-urlencoded"),
+        (multipart, f"multipart/form-data; boundary={boundary}"),
+    ):
+        response = client.post(
+            "/posted", data=body.encode(), headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"] == "parameter id is given more than once (2 values)"
+    assert client.post("/posted", data={"id": "7"}).json() == {"id": 7}
 
 
 # --------------------------------------------------------------------------- JSON nesting
