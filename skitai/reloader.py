@@ -222,6 +222,8 @@ class Reloader:
     async def _start(self) -> _Server | None:
         """Start a server; return it once it reports ready, None when it does not."""
         assert self._stopping is not None
+        if self._stopping.is_set():  # the listener is closed
+            return None
         read_fd, write_fd = os.pipe()
         listen_fd = self.sock.fileno()
         env = {**os.environ, ENV_FDS: f"{listen_fd}:{write_fd}"}
@@ -308,6 +310,9 @@ class Reloader:
         for server in live:
             self._terminate(server, forwarded)
         self._stopping.set()
+        # no server will start any more: let go of the listener, as the supervisor does, so
+        # that once the servers' workers close theirs, later clients are refused, not queued
+        self.sock.close()
 
     def _watch(
         self,
