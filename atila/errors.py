@@ -11,6 +11,8 @@ through its error handlers; see :mod:`atila.app`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -89,3 +91,29 @@ class NotAllowed(HTTPError):
 
 
 __all__ = ["HTTPError", "NotAllowed", "ParameterError", "status_line"]
+
+
+@contextmanager
+def reading_body() -> Iterator[None]:
+    """Turn a server's failure to deliver the request body into the HTTP error it names.
+
+    The engine's ``wsgi.input`` raises an exception carrying ``status``
+    (``"400 Bad Request"`` for a body the client cut short, ``"413 ..."`` for
+    one over the engine's limit) while a handler reads a streamed body; the
+    client gets that status and the message, not a 500.  Errors without a
+    status (a client that went away: ``OSError``) pass through unchanged for
+    the server to handle.
+    """
+    try:
+        yield
+    except HTTPError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - re-raised unless it names its status
+        status = getattr(exc, "status", None)
+        try:
+            line = status_line(status) if status is not None else None
+        except ValueError:
+            line = None
+        if line is None or int(line[:3]) < 400:
+            raise
+        raise HTTPError(line, str(exc) or None) from exc

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import quote
 
 from atila.cookies import parse_cookies
-from atila.errors import HTTPError
+from atila.errors import HTTPError, reading_body
 from atila.jsonbody import MAX_JSON_DEPTH, JSONTooDeep
 from atila.jsonbody import loads as json_loads
 from atila.parameters import merge_args, parse_query
@@ -337,10 +337,14 @@ class Request:
                 raise HTTPError(400, "invalid Content-Length") from None
             if length > self.max_body:
                 raise HTTPError(413, f"request body larger than {self.max_body} bytes")
-            return stream.read(length) if length > 0 else b""
+            if length <= 0:
+                return b""
+            with reading_body():
+                return stream.read(length)
         if not self.env.get("wsgi.input_terminated"):
             return b""
-        data = stream.read(self.max_body + 1)
+        with reading_body():
+            data = stream.read(self.max_body + 1)
         if len(data) > self.max_body:
             raise HTTPError(413, f"request body larger than {self.max_body} bytes")
         return bytes(data)

@@ -25,7 +25,7 @@ from typing import IO, Any
 from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from atila.errors import HTTPError
+from atila.errors import HTTPError, reading_body
 from atila.inspection import Repeated
 
 __all__ = ["MAX_FIELD_SIZE", "MAX_PARTS", "UploadedFile", "parse_multipart", "safe_filename"]
@@ -278,7 +278,8 @@ def parse_multipart(
         remaining = content_length
         while remaining is None or remaining > 0:
             size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-            chunk = stream.read(size)
+            with reading_body():
+                chunk = stream.read(size)
             if not chunk:
                 break
             received += len(chunk)

@@ -112,16 +112,24 @@ class RequestBody:
                 self._on_drained()
 
     def read(self, size: int | None = -1) -> bytes:
-        """Read up to ``size`` bytes (all remaining when negative or None)."""
-        if size is None or size < 0:
-            parts = []
-            while True:
-                chunk = self.read(65536)
-                if not chunk:
-                    return b"".join(parts)
-                parts.append(chunk)
-        if size == 0:
-            return b""
+        """Read ``size`` bytes (all remaining when negative or None); fewer only at the end.
+
+        Like a buffered file, and like gunicorn's ``wsgi.input``: apps commonly
+        call ``read(CONTENT_LENGTH)`` once and expect the whole body.
+        """
+        parts = []
+        remaining = -1 if size is None else size
+        while remaining != 0:
+            chunk = self._read_some(65536 if remaining < 0 else remaining)
+            if not chunk:
+                break
+            parts.append(chunk)
+            if remaining > 0:
+                remaining -= len(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _read_some(self, size: int) -> bytes:
+        """Read what is buffered, up to ``size`` bytes, waiting only when nothing is."""
         with self._cond:
             self._wait()
             if not self._chunks:

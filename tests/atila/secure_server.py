@@ -264,6 +264,10 @@ def params_item(was, id):
 def params_json(was, **data):
     return was.API(keys=sorted(data))
 
+@params.route("/size", methods=["POST"])
+def params_size(was):
+    return was.API(size=len(was.request.body))
+
 if __name__ == "__main__":
     skitai.mount("/params", params)
     skitai.mount("/", app)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -334,3 +336,25 @@ def test_json_body_nested_100000_levels_is_400(live: LiveClient) -> None:
     assert accepted.status_code == 200 and accepted.json() == {"keys": ["a", "b"]}
     form = live.post("/params/json", data={"a": "[" * 1000, "b": "{"}, timeout=1)
     assert form.status_code == 200 and form.json() == {"keys": ["a", "b"]}
+
+
+def test_streamed_body_cut_short_is_400_not_500(live: LiveClient) -> None:
+    """2 MiB announced, past the engine's 1 MiB body buffer: the handler thread reads the
+    body as it arrives, and the client's half-close is a 400 the handler sees at once."""
+    host, port = urlsplit(live.base_url).hostname, urlsplit(live.base_url).port
+    head = (
+        "POST /params/size HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {2 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, port), timeout=1) as sock:
+        sock.sendall(head + b"x" * (1536 * 1024))
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 400 Bad Request"
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["message"] == "Bad Request" and "request body incomplete" in body["detail"]
+    whole = live.post("/params/size", data=b"y" * (2 * 1024 * 1024), timeout=5)
+    assert whole.json() == {"size": 2 * 1024 * 1024}
