@@ -526,7 +526,8 @@ class TestReadmeCommandLine:
             first = fresh(int(port)).split()[0]
             status = run_script(cli_script, "status")
             assert status.returncode == 0 and "running" in status.stdout
-            assert (cli_script.parent / "var" / "serve.pid").exists()
+            # the pid file is named by skitai.run(name=...)
+            assert (cli_script.parent / "var" / "readme-check.pid").exists()
             restarted = run_script(cli_script, "restart", "--port", port)
             assert restarted.returncode == 0, restarted.stderr
             assert wait_for(lambda: accepts(int(port)))
