@@ -257,14 +257,20 @@ class Atila(SecurityDecorators, Composition):
         self._check_setup("add a WebSocket route")
         return websocket_route(self, spec, timeout, onopen, onclose)
 
-    def websocket_send(self, client_id: int, message: str | bytes) -> bool:
-        """Send ``message`` to WebSocket client ``client_id`` of this worker process.
+    def websocket_send(self, client_id: str, message: str | bytes) -> bool:
+        """Send ``message`` to WebSocket client ``client_id``, on whichever worker or host.
 
-        False when no such connection is open in this worker (it closed, or
-        another worker holds it).
+        True when the client's connection was open and took the message;
+        False when it closed, the id is unknown, or the other worker did not
+        answer within the hub's timeout (2 s) or the hub is down (logged).
+        From the event loop (``WS_NOTHREAD``) a push to another worker cannot
+        wait: True there means handed to the hub.
         """
-        clients = self.websocket_clients
-        return clients is not None and clients.send(client_id, message)
+        context = self.lifecycle.context
+        clients = getattr(context, "websocket_clients", None)
+        if clients is None:  # not under Skitai's workers: the registry the upgrade named
+            clients = self.websocket_clients
+        return clients is not None and client_id is not None and clients.send(client_id, message)
 
     def unroute(self, pattern: str, status: int | str = 404) -> None:
         """Block every path matching glob ``pattern`` (``"/examples/*"``) with ``status``."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from atila.events import LIFECYCLE_EVENTS, REQUEST_EVENTS, EventBus, after
 from atila.lifecycle import IfUpdated, Lifecycle
+from atila.messaging import Messaging
 from atila.services import ServiceRegistry, ServiceUnit
 
 __all__ = ["Composition"]
@@ -35,6 +36,8 @@ class Composition:
         self.events = EventBus(self.logger)
         self.broadcasts = EventBus(self.logger)
         self.lifecycle = Lifecycle(self)  # type: ignore[arg-type]
+        #: rooms and broadcasts across workers and hosts (the engine's hub)
+        self.messaging = Messaging(self)  # type: ignore[arg-type]
         self._request_events: set[str] = set()
         #: the app that replaced this one when its module was reloaded
         self._successor: Composition | None = None
@@ -73,6 +76,7 @@ class Composition:
         if preference is not None:
             self.apply_preference(preference)  # type: ignore[attr-defined]
         self.lifecycle.adopt(old.lifecycle)
+        self.messaging.adopt(old.messaging)
         old._successor = self
         self.emit("reloaded")
         self.emit("mounted_or_reloaded")
@@ -144,12 +148,21 @@ class Composition:
 
         return decorator
 
-    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> None:
-        """Send ``event`` to the ``on_broadcast`` handlers of every app of this server."""
+    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> bool:
+        """Send ``event`` to the ``on_broadcast`` handlers of every app, worker and host.
+
+        This worker's apps run theirs now, in this thread; the other workers'
+        (and, with a broker, hosts') apps get it through the hub, so the
+        arguments must be JSON values (``TypeError`` otherwise).  Returns
+        True when it is on its way to the other processes, False when the hub
+        is down (logged): then only this worker's apps got it.
+        """
+        data = Messaging.encode_broadcast(event, args, kwargs)
         apps = {id(app): app for app in self.apps.values()}  # an app may have several mounts
         for app in apps.values():
             if isinstance(app, Composition):
                 app.broadcasts.emit(app.lifecycle.event_was(), event, *args, **kwargs)
+        return self.newest().messaging.publish_broadcast(data)
 
     def broadcast_after(self, event: str) -> Callable[[Handler], Handler]:
         """Broadcast ``event`` (no arguments) after the decorated function returns."""

@@ -141,9 +141,9 @@ class AppContext(WasCorequests, WasUpstreams):
         """``app.emit``."""
         return self.app.emit(event, *args, **kwargs)
 
-    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> None:
+    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> bool:
         """``app.broadcast``."""
-        self.app.broadcast(event, *args, **kwargs)
+        return self.app.broadcast(event, *args, **kwargs)
 
     @staticmethod
     def register(name: str, obj: Any) -> None:
@@ -316,6 +316,7 @@ class Lifecycle:
             if self.started or self._starting:  # done, or re-entered from a start hook
                 return
             self.context = context
+            self.app.messaging.attach(getattr(context, "hub", None))
             self._starting = True
             try:
                 self.app.emit("before_mount")

@@ -139,9 +139,10 @@ class Was(WasSecurity, WasCorequests, WasUpstreams):
         """The apps of this server by mount name: ``was.apps["search"].config``."""
         return self.app.apps
 
-    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> None:
-        """Send ``event`` to the ``@app.on_broadcast`` handlers of every mounted app."""
-        self.app.broadcast(event, *args, **kwargs)
+    def broadcast(self, event: str, *args: Any, **kwargs: Any) -> bool:
+        """Send ``event`` to the ``@app.on_broadcast`` handlers of every app, worker and host
+        (``app.broadcast``: True when on its way to the other processes)."""
+        return self.app.broadcast(event, *args, **kwargs)
 
     def emit(self, event: str, *args: Any, **kwargs: Any) -> list[Any]:
         """Call this app's ``@app.on(event)`` handlers."""

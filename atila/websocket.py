@@ -28,7 +28,7 @@ nothing.  Modes (flags of ``spec``):
 * ``WS_SESSION``: the handler is a generator, ``message = yield`` takes the next
   message (None when the connection closes) and ``yield reply`` answers;
 * ``WS_GROUPCHAT``: what the handler returns goes to every connection of the
-  route in this worker (a chat room);
+  route, in every worker and host (a chat room; :mod:`atila.messaging`);
 * ``WS_COROUTINE``: the handler is a generator that waits without holding a
   thread: ``message = yield was.Input()`` takes the next message (None once
   closed), ``task = yield <corequest>`` resumes with the finished task, and
@@ -36,8 +36,8 @@ nothing.  Modes (flags of ``spec``):
 
 ``timeout`` closes a connection that sends nothing for that many seconds
 (None: never); ``onclose(was)`` runs when it closes.
-``app.websocket_send(client_id, message)`` pushes to a connection of this
-worker from anywhere (``was.websocket.client_id``).
+``app.websocket_send(client_id, message)`` pushes to a connection from
+anywhere (``was.websocket.client_id``), whichever worker or host holds it.
 """
 
 from __future__ import annotations
@@ -99,8 +99,12 @@ class WebSocketRoute:
         self.names = _parameter_names(handler, skip=1 if self.generator else 2)
         self.open_names = _parameter_names(onopen, skip=1) if onopen else set()
         #: WS_GROUPCHAT: the route's open connections in this worker
-        self.members: dict[int, Any] = {}
+        self.members: dict[str, Any] = {}
         self._members_lock = threading.Lock()
+        #: WS_GROUPCHAT: the room's name across processes (the handler's full name)
+        self.room = f"{handler.__module__}.{handler.__qualname__}"
+        if spec & WS_GROUPCHAT:
+            app.messaging.add_room(self.room, self)
 
     def upgrade(self, was: Was, params: dict[str, Any]) -> Any:
         """The route's WSGI answer: accept the upgrade and answer 101 (or 426)."""
@@ -151,8 +155,17 @@ class WebSocketRoute:
         with self._members_lock:
             self.members.pop(socket.client_id, None)
 
-    def broadcast(self, message: str | bytes) -> None:
-        """Send ``message`` to every open connection of the route (WS_GROUPCHAT)."""
+    def broadcast(self, message: str | bytes) -> bool:
+        """Send ``message`` to every member of the room, in every worker and host (WS_GROUPCHAT).
+
+        This worker's members get it now; False when the hub is down, so the
+        other processes' members did not get it.
+        """
+        self.send_here(message)
+        return self.app.newest().messaging.publish_room(self.room, message)
+
+    def send_here(self, message: str | bytes) -> None:
+        """Send ``message`` to the room's members in this worker."""
         with self._members_lock:
             members = list(self.members.values())
         for socket in members:

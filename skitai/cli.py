@@ -71,6 +71,8 @@ COMMANDS = ("start", "stop", "status", "restart")
 EXIT_NOT_RUNNING = 3
 #: Seconds ``start`` waits for the daemon to report that it is serving.
 START_TIMEOUT = 60.0
+#: The environment variable naming the message broker (``--broker`` wins over it).
+BROKER_ENV = "SKITAI_BROKER"
 #: Seconds beyond ``graceful_timeout`` that ``stop`` waits for the server to exit.
 STOP_MARGIN = 5.0
 #: Lines of the daemon's log shown when ``start`` fails.
@@ -191,6 +193,11 @@ def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParse
     add("--user", help="user the workers switch to (the master must be root)")
     add("--certfile", help="PEM certificate (chain): serve HTTPS")
     add("--keyfile", help="PEM private key of --certfile (if not inside it)")
+    add(
+        "--broker", metavar="URL",
+        help="message broker shared by every engine of the app (redis://host:6379/0; "
+        f"default: ${BROKER_ENV}, else the workers' embedded hub)",
+    )  # fmt: skip
     if extra_options:
         group = parser.add_argument_group("application options")
         for option in extra_options:
@@ -222,6 +229,9 @@ def apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
         value = getattr(namespace, name)
         if value is not None:
             changes[name] = value
+    broker = namespace.broker or os.environ.get(BROKER_ENV)  # flag, environment, then code
+    if broker:
+        changes["broker"] = broker
     if namespace.devel:
         changes.update(devel=True, workers=1)
     if namespace.silent:

@@ -99,6 +99,10 @@ class Config:
     #: slots of the cross-worker replay table (``environ["skitai.replay"]``,
     #: :mod:`skitai.replay`): 24 bytes each, made once in the master
     replay_capacity: int = DEFAULT_REPLAY_CAPACITY
+    #: the message broker shared by every engine of the application: a
+    #: ``redis://`` URL (``skitai.run(broker=...)``, ``--broker``, ``SKITAI_BROKER``);
+    #: empty: the workers of this server talk through the embedded hub
+    broker: str = ""
     #: PEM certificate chain: set, the server speaks HTTPS (and WSS) only
     certfile: str = ""
     #: PEM private key of ``certfile`` (empty: the key is in ``certfile``)

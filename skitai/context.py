@@ -6,7 +6,8 @@ The engine hands it to every mounted app that has the lifecycle hooks of
 ``on_worker_stop()``) and puts it in each request's WSGI environ under
 :data:`CONTEXT_ENVIRON_KEY` (``environ["skitai.context"]``), next to the shared
 state table (``environ["skitai.states"]``) and the cross-worker replay table
-(``environ["skitai.replay"]``, :mod:`skitai.replay`).
+(``environ["skitai.replay"]``, :mod:`skitai.replay`) and the message hub
+(``environ["skitai.hub"]``, :mod:`skitai.hub`).
 
 It is how apps find each other (seed section "Cross App Communication"):
 :attr:`EngineContext.mounts` lists every app mount with its name and point,
@@ -46,7 +47,12 @@ class EngineContext:
     ``skitai.register_states``; ``worker_index`` counts from 0 to
     ``workers - 1``; ``threads`` is the worker's handler thread count;
     ``static_dirs`` are the static directory mounts as ``(point, directory)``
-    pairs, in mount order (so an app can answer with one of their files).
+    pairs, in mount order (so an app can answer with one of their files);
+    ``hub`` is the worker's message hub to the other workers and hosts
+    (:class:`skitai.hub.Hub`, also ``environ["skitai.hub"]``) and
+    ``websocket_clients`` the WebSocket client registry
+    (:class:`skitai.server.websocket.ClientRegistry`: ``send(client_id,
+    message)`` reaches a client on any worker); both None outside the engine.
     """
 
     mounts: tuple[AppMount, ...]
@@ -56,6 +62,8 @@ class EngineContext:
     threads: int = 1
     devel: bool = False
     static_dirs: tuple[tuple[str, str], ...] = ()
+    hub: Any = None
+    websocket_clients: Any = None
 
     @property
     def apps(self) -> Mapping[str, Any]:

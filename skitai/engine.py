@@ -29,12 +29,14 @@ from .context import CONTEXT_ENVIRON_KEY
 from .corequests import ENVIRON_KEY as COREQUESTS_ENVIRON_KEY
 from .corequests import Corequests
 from .dispatch import MountDispatcher
+from .hub import HUB_ENVIRON_KEY, HubPlan
 from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
 from .preference import Preference
 from .reloader import Reloader, watched_roots
 from .replay import REPLAY_ENVIRON_KEY, ReplayTable
 from .server.threads import HandlerPool
+from .server.websocket import clients as websocket_clients
 from .server.worker import serve_worker
 from .server.wsgi import DEVEL_ENVIRON_KEY
 from .states import STATES_ENVIRON_KEY, StateTable, normalize_keys
@@ -110,33 +112,47 @@ class Engine:
             config.workers,
             config.threads,
         )
+        try:  # before the fork: the workers inherit the embedded hub's socket
+            hubs = HubPlan(config.broker, config.name)
+        except (ValueError, OSError) as exc:
+            print(f"skitai: {exc}", file=sys.stderr)
+            sock.close()
+            return 1
+        logger.info("workers talk through the %s", hubs.describe())
         # created before the fork: every worker maps the same shared memory
         states = StateTable(self.state_keys)
         replay = ReplayTable(config.replay_capacity)
         try:
-            return Supervisor(config, sock, self._worker_main(config, states, replay)).run()
+            return Supervisor(config, sock, self._worker_main(config, states, replay, hubs)).run()
         finally:
             replay.close()
             states.close()
+            hubs.close()
 
-    def _worker_main(self, config: Config, states: StateTable, replay: ReplayTable) -> Any:
+    def _worker_main(
+        self, config: Config, states: StateTable, replay: ReplayTable, hubs: HubPlan
+    ) -> Any:
         mounts = self.mounts
 
         def worker_main(sock: socket.socket, index: int) -> None:
+            hub = hubs.hub()
+            websocket_clients.bind(hub)
             context = build_context(
                 mounts, states, worker_index=index, workers=config.workers,
-                threads=config.threads, devel=config.devel,
+                threads=config.threads, devel=config.devel, hub=hub,
+                websocket_clients=websocket_clients,
             )  # fmt: skip
             environ = {
                 CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states,
-                REPLAY_ENVIRON_KEY: replay,
+                REPLAY_ENVIRON_KEY: replay, HUB_ENVIRON_KEY: hub,
             }  # fmt: skip
             if config.devel:
                 environ[DEVEL_ENVIRON_KEY] = True
 
             def make_dispatcher(cfg: Config, pool: HandlerPool) -> MountDispatcher:
-                # called on the worker's running loop: corequests live on it
+                # called on the worker's running loop: corequests and the hub live on it
                 environ[COREQUESTS_ENVIRON_KEY] = Corequests(asyncio.get_running_loop())
+                hub.start()
                 return MountDispatcher(cfg, mounts, pool, environ)
 
             started = start_apps(context)

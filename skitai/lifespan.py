@@ -29,8 +29,10 @@ def build_context(
     workers: int = 1,
     threads: int = 1,
     devel: bool = False,
+    hub: Any = None,
+    websocket_clients: Any = None,
 ) -> EngineContext:
-    """The context of one worker: every mount of ``mounts`` and the state table."""
+    """The context of one worker: every mount of ``mounts``, the state table and the hub."""
     app_mounts = tuple(
         AppMount(mount.name, mount.point, mount.app) for mount in mounts if mount.app is not None
     )
@@ -38,8 +40,9 @@ def build_context(
         (mount.point, mount.static.root) for mount in mounts if mount.static is not None
     )
     return EngineContext(
-        app_mounts, states, worker_index, workers, threads, devel, static_dirs=static_dirs
-    )
+        app_mounts, states, worker_index, workers, threads, devel, static_dirs=static_dirs,
+        hub=hub, websocket_clients=websocket_clients,
+    )  # fmt: skip
 
 
 def start_apps(context: EngineContext) -> list[Any]:

@@ -20,7 +20,8 @@ application hands work to the handler pool with :meth:`WebSocket.submit`,
 which runs one job at a time per connection, in order.  :meth:`WebSocket.send`
 and :meth:`WebSocket.close` may be called from any thread.  Each worker
 process keeps its open connections by ``client_id`` in :data:`clients`, so an
-application can push to a client from another request (in the same worker).
+application can push to a client from another request; through the worker's
+hub (:mod:`skitai.hub`) it reaches clients of the other workers and hosts too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError, generate_accept_token
+
+from ..hub.base import Hub, node_id
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -119,15 +122,28 @@ class WebSocketHandler(Protocol):
 
 
 class ClientRegistry:
-    """The open WebSocket connections of this worker process, by ``client_id``."""
+    """The open WebSocket connections of this worker process, by ``client_id``.
+
+    Client ids are ``"<node>-<n>"``: the node id of the worker
+    (:func:`skitai.hub.node_id`) and a counter, so they are unique across
+    workers and hosts.  Once :meth:`bind` gave it the worker's hub,
+    :meth:`send` reaches a client held by any worker of the application.
+    """
 
     def __init__(self) -> None:
-        self._sockets: dict[int, WebSocket] = {}
+        self._sockets: dict[str, WebSocket] = {}
         self._ids = count(1)
+        #: the worker's hub (set by :meth:`bind`); None: this process only
+        self.hub: Hub | None = None
 
-    def next_id(self) -> int:
-        """A new client id (unique within this worker process)."""
-        return next(self._ids)
+    def next_id(self) -> str:
+        """A new client id, unique across the processes of the application."""
+        return f"{node_id()}-{next(self._ids)}"
+
+    def bind(self, hub: Hub) -> None:
+        """Take pushes for our clients from other processes, and route ours through ``hub``."""
+        self.hub = hub
+        hub.provide(_PUSH_SERVICE, self._push_from_hub)
 
     def add(self, socket: WebSocket) -> None:
         """Register an open connection."""
@@ -137,17 +153,74 @@ class ClientRegistry:
         """Forget a closed connection."""
         self._sockets.pop(socket.client_id, None)
 
-    def get(self, client_id: int) -> WebSocket | None:
-        """The open connection ``client_id``, or None."""
+    def get(self, client_id: str) -> WebSocket | None:
+        """The open connection ``client_id`` of this worker, or None."""
         return self._sockets.get(client_id)
 
-    def send(self, client_id: int, message: str | bytes) -> bool:
-        """Send ``message`` to client ``client_id``; False when it is not open here."""
+    def send(self, client_id: str, message: str | bytes) -> bool:
+        """Send ``message`` to client ``client_id``, wherever it is connected.
+
+        True when the client's connection was open and took the message (in
+        this worker, or in another one that answered through the hub); False
+        when it is closed or unknown, its worker is gone, or the hub is down
+        or did not answer within its timeout (:data:`skitai.hub.DEFAULT_TIMEOUT`).
+        Called on the event loop, a push to another worker cannot wait for
+        the answer: True then means "handed to the hub" (await :meth:`asend`).
+        """
+        if not isinstance(message, (str, bytes, bytearray)):
+            raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
         socket = self._sockets.get(client_id)
-        return socket is not None and socket.send(message)
+        if socket is not None:
+            return socket.send(message)
+        node, hub = _node_of(client_id), self.hub
+        if node is None or node == node_id() or hub is None:
+            return False
+        data = _pack_push(client_id, message)
+        if hub.loop is not None and asyncio._get_running_loop() is hub.loop:
+            return hub.notify(node, _PUSH_SERVICE, data)
+        return hub.request(node, _PUSH_SERVICE, data) == b"1"
+
+    async def asend(self, client_id: str, message: str | bytes) -> bool:
+        """:meth:`send` for the event loop: waits for the other worker's answer."""
+        socket = self._sockets.get(client_id)
+        if socket is not None:
+            return socket.send(message)
+        node, hub = _node_of(client_id), self.hub
+        if node is None or node == node_id() or hub is None:
+            return False
+        return await hub.arequest(node, _PUSH_SERVICE, _pack_push(client_id, message)) == b"1"
+
+    def _push_from_hub(self, data: bytes) -> bytes:
+        """Another worker's :meth:`send` to one of our clients (on the loop)."""
+        client_id, message = _unpack_push(data)
+        socket = self._sockets.get(client_id)
+        return b"1" if socket is not None and socket.send(message) else b"0"
 
     def __len__(self) -> int:
         return len(self._sockets)
+
+
+#: The hub service that takes a push for a client of this worker.
+_PUSH_SERVICE = "websocket.push"
+
+
+def _node_of(client_id: object) -> str | None:
+    """The node part of a client id, or None when it is not one."""
+    if not isinstance(client_id, str):
+        return None
+    node, dash, number = client_id.partition("-")
+    return node if dash and number.isdigit() else None
+
+
+def _pack_push(client_id: str, message: str | bytes) -> bytes:
+    kind, body = (b"t", message.encode()) if isinstance(message, str) else (b"b", bytes(message))
+    return client_id.encode() + b"\0" + kind + body
+
+
+def _unpack_push(data: bytes) -> tuple[str, str | bytes]:
+    client_id, _, rest = data.partition(b"\0")
+    body = rest[1:]
+    return client_id.decode(), body.decode() if rest[:1] == b"t" else body
 
 
 #: This worker's open connections.

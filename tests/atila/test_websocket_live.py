@@ -137,7 +137,7 @@ def test_handler_parameters_from_the_query_and_json_replies(server: LiveClient) 
         ws.send("one")
         answer = json.loads(ws.recv(timeout=5))
         assert answer["message"] == "one" and answer["option"] == "blue"
-        assert isinstance(answer["client"], int)
+        assert isinstance(answer["client"], str)  # "<node>-<n>": unique across workers and hosts
 
 
 def test_nothread_and_session(server: LiveClient) -> None:

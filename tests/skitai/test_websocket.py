@@ -38,7 +38,7 @@ class Echo:
             socket.close(4000, "asked to")
         elif message.startswith("push "):
             _, client, text = message.split(" ", 2)
-            socket.send(str(registry.send(int(client), text)))
+            socket.send(str(registry.send(client, text)))
         elif message == "boom":
             raise RuntimeError("handler failure")
         else:

@@ -1,0 +1,339 @@
+"""The message hub's interface: topics between the processes of one application.
+
+A :class:`Hub` lives in each worker process (``environ["skitai.hub"]`` and
+``EngineContext.hub``).  It carries opaque ``bytes`` between processes:
+
+* :meth:`Hub.publish` sends to the subscribers of a topic in every *other*
+  process (the caller handles its own process itself, at once, so that local
+  delivery never depends on the hub);
+* :meth:`Hub.subscribe` registers a callback for a topic, on the event loop
+  (``blocking=False``) or on the hub's own thread, one message at a time;
+* :meth:`Hub.request` asks one process (a *node*) to run a named service and
+  waits, bounded by ``timeout``, for its answer: how a WebSocket push reaches
+  the worker holding the client and learns whether the client took it.
+
+Messages from one sender reach each receiver in the order they were sent.
+The backends (:mod:`skitai.hub.embedded`, :mod:`skitai.hub.redis`) only move
+frames; everything else is here.
+
+Faults: while the transport is down, messages wait in an outbox for up to
+``grace`` seconds (a worker replacing the relay, a broker restarting); after
+that :meth:`publish` returns False and drops them, logged once per outage,
+until the transport is back.  Nothing here ever blocks the event loop, and a
+handler thread waits at most ``timeout`` in :meth:`request`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import itertools
+import logging
+import os
+import secrets
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "DEFAULT_GRACE",
+    "DEFAULT_TIMEOUT",
+    "HUB_ENVIRON_KEY",
+    "Hub",
+    "Service",
+    "Subscriber",
+    "node_id",
+]
+
+logger = logging.getLogger("skitai.hub")
+
+#: The WSGI environ key holding the worker's :class:`Hub`.
+HUB_ENVIRON_KEY = "skitai.hub"
+#: Seconds :meth:`Hub.request` waits for an answer by default.
+DEFAULT_TIMEOUT = 2.0
+#: Seconds messages wait in the outbox while the transport is down.
+DEFAULT_GRACE = 2.0
+#: Messages the outbox holds at most while the transport is down.
+OUTBOX_LIMIT = 100_000
+
+#: ``callback(data)`` for a message of a subscribed topic.
+Subscriber = Callable[[bytes], None]
+#: ``service(data) -> answer`` run on the event loop for :meth:`Hub.request`.
+Service = Callable[[bytes], bytes | None]
+
+# Every payload starts with this header: the sender's node, the kind, a
+# correlation number (requests and replies) and the length of a service name.
+_HEADER = struct.Struct("!8sBQB")
+_MESSAGE, _REQUEST, _REPLY = 0, 1, 2
+_NO_ANSWER = b"\x00"  # a reply without an answer (the service returned None)
+
+
+def node_id() -> str:
+    """This process's node id: 8 hex digits, new in every process (checked by pid)."""
+    pid = os.getpid()
+    if _node[0] != pid:
+        _node[:] = [pid, secrets.token_hex(4)]
+    return str(_node[1])
+
+
+_node: list[Any] = [0, ""]
+
+
+def node_topic(node: str) -> str:
+    """The topic every node subscribes to for the requests and replies sent to it."""
+    return "node." + node
+
+
+class Hub:
+    """One process's end of the message hub (the backend-independent part).
+
+    Backends implement :meth:`_run` (connect, keep connected, call
+    :meth:`_connected`/:meth:`_disconnected`, hand received payloads to
+    :meth:`_receive`), :meth:`_send` (write one payload for a topic; called on
+    the loop only while connected) and :meth:`_subscribe_remote`.
+    """
+
+    #: the backend's name, for logs: ``embedded`` or ``redis``
+    kind = "base"
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE) -> None:
+        self.node = node_id()
+        self.timeout = timeout
+        self.grace = grace
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._subscribers: dict[str, list[tuple[Subscriber, bool]]] = {}
+        self._services: dict[str, Service] = {}
+        self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
+        self._numbers = itertools.count(1)
+        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._up = False
+        #: monotonic time the transport went down (None while up; 0.0 before the first connect)
+        self._down_since: float | None = 0.0
+        self._dropping = False
+        self._blocking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="skitai-hub")
+        self._task: asyncio.Task[None] | None = None
+        self._subscribers[node_topic(self.node)] = [(self._on_node_message, False)]
+
+    # -- any thread -------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        """True while messages flow to the other processes."""
+        return self._up
+
+    def subscribe(self, topic: str, callback: Subscriber, *, blocking: bool = False) -> None:
+        """Call ``callback(data)`` for each message published to ``topic`` by another process.
+
+        It runs on the event loop and must not block, unless ``blocking`` is
+        True: then it runs on the hub's thread, one message at a time, in order.
+        """
+        first = topic not in self._subscribers
+        self._subscribers.setdefault(topic, []).append((callback, blocking))
+        if first and self.loop is not None:
+            self._call_on_loop(self._subscribe_if_up, topic)
+
+    def provide(self, service: str, handler: Service) -> None:
+        """Answer :meth:`request` calls for ``service`` with ``handler(data)`` (on the loop)."""
+        self._services[service] = handler
+
+    def publish(self, topic: str, data: bytes) -> bool:
+        """Send ``data`` to the subscribers of ``topic`` in every other process.
+
+        True when it went out or waits in the outbox for the transport to
+        come back (within ``grace``); False when the hub is down longer than
+        that or not started: the message is dropped (and logged).
+        """
+        return self._post(topic, self._pack(_MESSAGE, 0, "", data))
+
+    def request(
+        self, node: str, service: str, data: bytes, timeout: float | None = None
+    ) -> bytes | None:
+        """Run ``service`` on ``node`` with ``data`` and return its answer (a handler thread).
+
+        None when the node does not answer within ``timeout`` (default
+        :attr:`timeout`), does not exist, has no such service, its answer was
+        None, or the hub is down.  On the event loop use :meth:`arequest`.
+        """
+        loop = self.loop
+        if loop is None or not self._accepting():
+            return None
+        if asyncio._get_running_loop() is loop:
+            raise RuntimeError("Hub.request() would block the event loop: await arequest()")
+        wait = self.timeout if timeout is None else timeout
+        future = asyncio.run_coroutine_threadsafe(self.arequest(node, service, data, wait), loop)
+        try:
+            return future.result(wait + 1.0)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            return None
+
+    def notify(self, node: str, service: str, data: bytes) -> bool:
+        """Run ``service`` on ``node`` without waiting for its answer (True: sent)."""
+        return self._post(node_topic(node), self._pack(_REQUEST, 0, service, data))
+
+    # -- event loop -------------------------------------------------------------------
+    async def arequest(
+        self, node: str, service: str, data: bytes, timeout: float | None = None
+    ) -> bytes | None:
+        """:meth:`request` for the event loop."""
+        loop = asyncio.get_running_loop()
+        number = next(self._numbers)
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        self._waiting[number] = future
+        try:
+            if not self._post(node_topic(node), self._pack(_REQUEST, number, service, data)):
+                return None
+            return await asyncio.wait_for(future, self.timeout if timeout is None else timeout)
+        except TimeoutError:
+            logger.warning("hub: node %s did not answer %r in time", node, service)
+            return None
+        finally:
+            self._waiting.pop(number, None)
+
+    def start(self) -> None:
+        """Start moving messages (on the worker's running loop)."""
+        self.loop = asyncio.get_running_loop()
+        self._down_since = time.monotonic()
+        self._task = self.loop.create_task(self._run(), name=f"skitai-hub-{self.kind}")
+
+    async def close(self) -> None:
+        """Stop (pending requests answer None)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._blocking.shutdown(wait=False)
+
+    # -- for the backends (event loop) ------------------------------------------------
+    @property
+    def topics(self) -> list[str]:
+        """Every topic this process subscribes to."""
+        return list(self._subscribers)
+
+    def _connected(self) -> None:
+        """The transport is up (and subscribed): send what waited."""
+        if self._down_since is not None and self._dropping:
+            logger.warning("hub (%s): connected again; cross-process messages flow", self.kind)
+        self._up, self._down_since, self._dropping = True, None, False
+        outbox, self._outbox = self._outbox, collections.deque()
+        for topic, payload in outbox:
+            self._send(topic, payload)
+
+    def _disconnected(self, reason: object) -> None:
+        """The transport is down: hold messages for ``grace`` seconds, then drop them."""
+        if self._up:
+            logger.warning("hub (%s): connection lost (%s); reconnecting", self.kind, reason)
+        self._up = False
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+
+    def _receive(self, topic: str, payload: bytes) -> None:
+        """A payload from the transport: dispatch it to the topic's subscribers."""
+        if len(payload) < _HEADER.size:
+            return
+        origin, kind, number, name_size = _HEADER.unpack_from(payload)
+        if origin.decode("ascii") == self.node and kind == _MESSAGE:
+            return  # our own message, echoed by a broadcast transport (Redis)
+        start = _HEADER.size + name_size
+        data = payload[start:]
+        if kind != _MESSAGE:
+            name = payload[_HEADER.size : start].decode()
+            self._on_node_message_parts(origin.decode("ascii"), kind, number, name, data)
+            return
+        for callback, blocking in self._subscribers.get(topic, ()):
+            if blocking:
+                self._blocking.submit(self._call, callback, data)
+            else:
+                self._call(callback, data)
+
+    def _undeliverable(self, topic: str, payload: bytes) -> None:
+        """Nobody subscribes to ``topic`` (the transport knows): fail a request at once."""
+        if len(payload) >= _HEADER.size:
+            _, kind, number, _ = _HEADER.unpack_from(payload)
+            future = self._waiting.get(number) if kind == _REQUEST else None
+            if future is not None and not future.done():
+                future.set_result(None)
+
+    def _send(self, topic: str, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _subscribe_remote(self, topic: str) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    # -- internals ----------------------------------------------------------------------
+    def _pack(self, kind: int, number: int, name: str, data: bytes) -> bytes:
+        encoded = name.encode()
+        return _HEADER.pack(self.node.encode("ascii"), kind, number, len(encoded)) + encoded + data
+
+    def _accepting(self) -> bool:
+        """Whether a message posted now goes out or waits within ``grace``."""
+        down = self._down_since
+        if self._up or (down is not None and time.monotonic() - down <= self.grace):
+            return True
+        if not self._dropping:
+            self._dropping = True
+            logger.error(
+                "hub (%s): down for over %.1fs; cross-process messages dropped until it is back",
+                self.kind,
+                self.grace,
+            )
+        return False
+
+    def _post(self, topic: str, payload: bytes) -> bool:
+        if self.loop is None or not self._accepting():
+            return False
+        self._call_on_loop(self._send_or_hold, topic, payload)
+        return True
+
+    def _send_or_hold(self, topic: str, payload: bytes) -> None:
+        if self._up:
+            self._send(topic, payload)
+        elif self._accepting() and len(self._outbox) < OUTBOX_LIMIT:
+            self._outbox.append((topic, payload))
+        else:
+            self._outbox.clear()  # stale by now: the senders were told False meanwhile
+
+    def _subscribe_if_up(self, topic: str) -> None:
+        if self._up:
+            self._subscribe_remote(topic)
+
+    def _call_on_loop(self, func: Callable[..., None], *args: Any) -> None:
+        loop = self.loop
+        assert loop is not None
+        if asyncio._get_running_loop() is loop:
+            func(*args)
+        else:
+            loop.call_soon_threadsafe(func, *args)
+
+    def _call(self, callback: Callable[..., Any], *args: Any) -> None:
+        try:
+            callback(*args)
+        except Exception:  # noqa: BLE001 - one subscriber must not stop the others
+            logger.exception("hub subscriber %r failed", callback)
+
+    def _on_node_message(self, data: bytes) -> None:
+        """Placeholder subscriber of the node topic (requests are routed by kind)."""
+
+    def _on_node_message_parts(
+        self, origin: str, kind: int, number: int, name: str, data: bytes
+    ) -> None:
+        if kind == _REPLY:
+            future = self._waiting.get(number)
+            if future is not None and not future.done():
+                future.set_result(None if data == _NO_ANSWER else data[1:])
+            return
+        service = self._services.get(name)
+        if service is None:
+            logger.warning("hub: node %s asked for unknown service %r", origin, name)
+            answer = None
+        else:
+            try:
+                answer = service(data)
+            except Exception:  # noqa: BLE001 - the asker gets None, this process goes on
+                logger.exception("hub service %r failed", name)
+                answer = None
+        if number:  # 0: a notification, nobody waits
+            reply = _NO_ANSWER if answer is None else b"\x01" + answer
+            self._send_or_hold(node_topic(origin), self._pack(_REPLY, number, "", reply))

@@ -1,0 +1,155 @@
+"""The Redis hub: every engine on every host that shares the broker acts as one application.
+
+Chosen with ``skitai.run(broker="redis://host:6379/0")``, ``--broker URL`` or
+the ``SKITAI_BROKER`` environment variable.  It needs the ``redis`` package
+(``pip install atila-stack[redis]``, redis-py's asyncio API).
+
+Each topic is a Redis pub/sub channel ``skitai:<app name>:<topic>`` (pub/sub
+ignores database numbers, so the app name, ``--name`` or the script's name,
+keeps two applications on one Redis apart).  A worker holds two connections:
+one subscribed to its topics, one publishing.  One task publishes, in
+pipelined batches, in the order messages were posted: Redis delivers each
+connection's messages in order, so each sender's order holds.
+
+A broker that is down, restarting or unreachable never reaches a request:
+publishing happens on the loop in the background, connection attempts time
+out (``socket_connect_timeout``), and the subscriber reconnects with a
+growing pause (up to 1 s) and subscribes again.  Messages posted meanwhile
+wait ``grace`` seconds, then are dropped (see :mod:`skitai.hub.base`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from .base import Hub
+
+__all__ = ["RedisHub", "check_broker_url"]
+
+logger = logging.getLogger("skitai.hub")
+
+#: Seconds to wait for a connection to the broker.
+CONNECT_TIMEOUT = 2.0
+#: Messages published in one pipeline at most.
+BATCH = 512
+#: Pauses between reconnection attempts, growing.
+RETRY_DELAYS = (0.05, 0.1, 0.25, 0.5, 1.0)
+_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def check_broker_url(url: str) -> str:
+    """Return ``url`` if it names a Redis broker and redis-py is installed; else ValueError."""
+    if not url.startswith(_SCHEMES):
+        raise ValueError(f"the broker must be a redis://, rediss:// or unix:// URL, not {url!r}")
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        raise ValueError(
+            "the broker needs the redis package: pip install 'atila-stack[redis]'"
+        ) from None
+    return url
+
+
+class RedisHub(Hub):
+    """A worker's hub over Redis pub/sub."""
+
+    kind = "redis"
+
+    def __init__(self, url: str, namespace: str) -> None:
+        super().__init__()
+        self.url = url
+        self.prefix = f"skitai:{namespace}:"
+        self._client: Any = None
+        self._pubsub: Any = None
+        self._queue: asyncio.Queue[tuple[str, bytes]] | None = None
+        #: failed connection attempts in a row (sets the pause before the next)
+        self._attempts = 0
+
+    async def _run(self) -> None:
+        import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        self._client = aioredis.Redis.from_url(
+            self.url, socket_connect_timeout=CONNECT_TIMEOUT, socket_keepalive=True
+        )
+        self._queue = asyncio.Queue()
+        publisher = asyncio.get_running_loop().create_task(self._publish_forever(RedisError))
+        try:
+            while True:
+                try:
+                    await self._listen()
+                    reason: object = "subscription ended"
+                except (RedisError, OSError) as exc:
+                    reason = exc
+                self._disconnected(reason)
+                await self._close_pubsub()
+                await asyncio.sleep(RETRY_DELAYS[min(self._attempts, len(RETRY_DELAYS) - 1)])
+                self._attempts += 1
+        finally:
+            publisher.cancel()
+            await self._close_pubsub()
+            await self._client.aclose()
+
+    async def _listen(self) -> None:
+        """Subscribe to every topic, then hand over messages until the connection fails."""
+        pubsub = self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(*(self.prefix + topic for topic in self.topics))
+        await self._client.ping()  # the publishing connection answers too
+        self._connected()
+        self._attempts = 0
+        prefix_size = len(self.prefix)
+        while True:
+            message = await pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            self._receive(channel[prefix_size:], message["data"])
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            try:
+                await pubsub.aclose()
+            except (OSError, RuntimeError) as exc:  # a connection already broken
+                logger.debug("closing the hub's subscription: %s", exc)
+
+    async def _publish_forever(self, errors: type[Exception]) -> None:
+        """Publish what :meth:`_send` queued, in order, batch by batch."""
+        queue = self._queue
+        assert queue is not None
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < BATCH:
+                batch.append(queue.get_nowait())
+            pipeline = self._client.pipeline(transaction=False)
+            for topic, payload in batch:
+                pipeline.publish(self.prefix + topic, payload)
+            try:
+                counts = await pipeline.execute()
+            except (errors, OSError) as exc:
+                self._disconnected(exc)
+                for item in reversed(batch):  # sent again, first, once the broker is back
+                    self._outbox.appendleft(item)
+                continue
+            for (topic, payload), count in zip(batch, counts, strict=True):
+                if count == 0 and topic.startswith("node."):
+                    self._undeliverable(topic, payload)
+
+    def _send(self, topic: str, payload: bytes) -> None:
+        assert self._queue is not None
+        self._queue.put_nowait((topic, payload))
+
+    def _subscribe_remote(self, topic: str) -> None:
+        pubsub = self._pubsub
+        if pubsub is not None:
+            task = asyncio.get_running_loop().create_task(pubsub.subscribe(self.prefix + topic))
+            task.add_done_callback(_ignore_failure)
+
+
+def _ignore_failure(task: asyncio.Task[Any]) -> None:
+    # A failed SUBSCRIBE means a broken connection: the listener reconnects and
+    # subscribes to every topic again.
+    if not task.cancelled():
+        task.exception()

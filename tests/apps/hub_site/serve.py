@@ -1,0 +1,13 @@
+"""Two Atila apps on one engine, for the hub tests (tests/atila/test_hub_live.py).
+
+``chat.py`` at ``/`` has the spec's WebSocket push (``item_in_stock``), a
+``WS_GROUPCHAT`` room and a broadcasting route; ``photos.py`` at ``/photos``
+listens to the broadcast.  Every answer names the worker's pid, so a test can
+see that a connection and a request landed on different workers.
+"""
+
+import skitai
+
+skitai.mount("/", "chat.py")
+skitai.mount("/photos", "photos.py")
+skitai.run(workers=2, threads=4)
