@@ -9,10 +9,12 @@ master reaps children with ``os.waitpid(pid, WNOHANG)``.
 Signals understood by the master:
 
 ``SIGTERM`` / ``SIGINT``
-    graceful stop: the master closes its copy of the listening socket, then
-    every worker gets ``SIGTERM`` and has ``config.graceful_timeout`` (plus
-    :data:`KILL_MARGIN`) to finish its in-flight requests before ``SIGKILL``.
-    A second ``SIGINT`` kills at once.
+    graceful stop: the master stops new handshakes on the listening socket
+    (:func:`refuse_new_connections`) and closes its copy of it; the workers
+    keep accepting for :data:`HANDSHAKE_GRACE` seconds (connections whose
+    handshake was under way), then each gets ``SIGTERM`` and has
+    ``config.graceful_timeout`` (plus :data:`KILL_MARGIN`) to finish its
+    in-flight requests before ``SIGKILL``.  A second ``SIGINT`` kills at once.
 ``SIGHUP``
     rolling restart: one worker at a time, a replacement is forked first, then
     the old worker is stopped and awaited.  The socket stays open in the
@@ -37,6 +39,7 @@ The supervisor writes nothing to disk; the pid file belongs to :mod:`skitai.cli`
 from __future__ import annotations
 
 import collections
+import ctypes
 import dataclasses
 import logging
 import os
@@ -44,6 +47,7 @@ import pwd
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -56,12 +60,14 @@ from skitai.config import Config
 
 __all__ = [
     "FAST_EXIT_SECONDS",
+    "HANDSHAKE_GRACE",
     "KILL_MARGIN",
     "MAX_FAST_EXITS",
     "Supervisor",
     "WorkerMain",
     "create_listener",
     "describe_exit_status",
+    "refuse_new_connections",
 ]
 
 logger = logging.getLogger("skitai.workers")
@@ -75,6 +81,10 @@ FAST_EXIT_SECONDS = 1.0
 MAX_FAST_EXITS = 5
 #: Extra seconds beyond ``graceful_timeout`` before a stopping worker is killed.
 KILL_MARGIN = 5.0
+#: Seconds the workers keep accepting on a stop once new handshakes are refused:
+#: a handshake under way (SYN answered, the client's ACK on its way) completes
+#: within a round trip, and its client may already be sending its request.
+HANDSHAKE_GRACE = 0.25
 
 _HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
@@ -104,6 +114,50 @@ def create_listener(ip: str, port: int, backlog: int) -> socket.socket:
         sock.close()
         raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     return sock
+
+
+#: ``SO_ATTACH_FILTER`` (Linux ``<asm-generic/socket.h>``; not in the socket module).
+_SO_ATTACH_FILTER = 26
+
+
+def _bpf(code: int, jump_true: int, jump_false: int, k: int) -> bytes:
+    """One classic BPF instruction (``struct sock_filter``)."""
+    return struct.pack("HBBI", code, jump_true, jump_false, k)
+
+
+#: A socket filter dropping TCP segments with SYN set and ACK clear (connection
+#: requests), passing everything else.  A socket filter sees the TCP header first.
+_DROP_CONNECTION_REQUESTS = b"".join([
+    _bpf(0x30, 0, 0, 13),  # ldb [13]: the TCP flags
+    _bpf(0x54, 0, 0, 0x12),  # and #(SYN | ACK)
+    _bpf(0x15, 0, 1, 0x02),  # jeq #SYN: drop, else accept
+    _bpf(0x06, 0, 0, 0),  # ret #0: drop
+    _bpf(0x06, 0, 0, 0xFFFFFFFF),  # ret #-1: accept the whole segment
+])  # fmt: skip
+
+
+def refuse_new_connections(sock: socket.socket) -> bool:
+    """Make listening ``sock`` ignore new connection requests; False where unsupported.
+
+    Closing a listening socket resets the connections queued on it, and a
+    client whose handshake completed may already have sent its request.  A
+    stop therefore first attaches a socket filter that drops SYN segments (on
+    Linux): handshakes already under way still complete, nothing new joins the
+    queue, and the workers take what is queued before the socket is closed.
+    A client whose SYN was dropped retries it and, once the socket is closed,
+    is refused: it has sent nothing.  The filter is on the socket, shared by
+    every process holding it.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    code = ctypes.create_string_buffer(_DROP_CONNECTION_REQUESTS, len(_DROP_CONNECTION_REQUESTS))
+    program = struct.pack("HP", len(_DROP_CONNECTION_REQUESTS) // 8, ctypes.addressof(code))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, program)
+    except OSError as exc:
+        logger.warning("cannot refuse new connections before closing the listener: %s", exc)
+        return False
+    return True
 
 
 def describe_exit_status(status: int) -> str:
@@ -162,6 +216,8 @@ class Supervisor:
         self._restart_queue: collections.deque[int] = collections.deque()
         self._restarting: int | None = None
         self._ready_at: float | None = None
+        #: when a stop sends SIGTERM to the workers (after HANDSHAKE_GRACE)
+        self._terminate_at: float | None = None
 
     @property
     def worker_pids(self) -> list[int]:
@@ -251,8 +307,9 @@ class Supervisor:
 
     def _next_timeout(self) -> float | None:
         deadlines = [w.kill_at for w in self._workers.values() if w.kill_at is not None]
-        if self._ready_at is not None:
-            deadlines.append(self._ready_at)
+        for deadline in (self._ready_at, self._terminate_at):
+            if deadline is not None:
+                deadlines.append(deadline)
         if not deadlines:
             return None
         return max(0.0, min(deadlines) - time.monotonic())
@@ -270,6 +327,10 @@ class Supervisor:
                 _signal_process(worker.pid, signal.SIGKILL)
         if self._ready_at is not None and self._ready_at <= now and not self._stopping:
             self._report_ready()
+        if self._terminate_at is not None and self._terminate_at <= now:
+            self._terminate_at = None
+            for worker in self._workers.values():
+                self._terminate(worker)
 
     def _report_ready(self) -> None:
         """Tell whoever started us (``config.ready_fd``) that the workers are up."""
@@ -383,12 +444,13 @@ class Supervisor:
         self._ready_at = None
         self._restart_queue.clear()
         self._restarting = None
-        # Nothing will be forked any more: let go of the listener first, so that
-        # the last worker to close it (after taking what is queued) really
-        # closes it, and later clients are refused instead of queued unserved.
+        # Nothing will be forked any more: refuse new handshakes and let go of
+        # the listener first, so that the last worker to close it (after taking
+        # what is queued) really closes it, and later clients are refused
+        # instead of queued unserved.  The workers go on accepting meanwhile.
+        grace = HANDSHAKE_GRACE if refuse_new_connections(self._sock) else 0.0
         self._sock.close()
-        for worker in self._workers.values():
-            self._terminate(worker)
+        self._terminate_at = time.monotonic() + grace
 
     def _terminate(self, worker: _Worker) -> None:
         """Ask ``worker`` to finish its requests and exit."""

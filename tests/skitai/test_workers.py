@@ -20,7 +20,12 @@ from pathlib import Path
 import pytest
 
 from skitai.config import Config
-from skitai.workers import Supervisor, create_listener, describe_exit_status
+from skitai.workers import (
+    Supervisor,
+    create_listener,
+    describe_exit_status,
+    refuse_new_connections,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("pid_server.py")
@@ -266,7 +271,9 @@ def test_second_sigint_kills_workers_that_ignore_sigterm(
     workers = master.wait_ready(2)
     master.proc.send_signal(signal.SIGINT)
     wait_until(lambda: master.stderr().count("ignores SIGTERM") == 2)
-    assert master.answers()  # the workers ignored SIGTERM and still serve
+    # They ignored SIGTERM and still run (new connections are no longer taken: a stop
+    # refuses them from its start).
+    assert children(master.pid) == workers
     master.proc.send_signal(signal.SIGINT)
     assert master.proc.wait(WAIT_SECONDS) == 0  # long before graceful_timeout
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
@@ -304,6 +311,25 @@ def test_create_listener_names_the_busy_address() -> None:
         port = first.getsockname()[1]
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
             create_listener("127.0.0.1", port, 16)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux socket filter")
+def test_refuse_new_connections_keeps_the_queue_and_open_connections() -> None:
+    with create_listener("127.0.0.1", 0, 16) as listener:
+        address = listener.getsockname()
+        with socket.create_connection(address, timeout=5) as queued:
+            queued.sendall(b"sent before")
+            assert refuse_new_connections(listener)
+            conn, _ = listener.accept()  # the queued connection is still there
+            with conn:
+                assert conn.recv(64) == b"sent before"
+                conn.sendall(b"answer")
+                assert queued.recv(64) == b"answer"
+            # a new connection request is ignored (its client would retry the SYN)
+            with pytest.raises(TimeoutError):
+                socket.create_connection(address, timeout=0.3).close()
+    with pytest.raises(ConnectionRefusedError):  # closed: the retry is refused
+        socket.create_connection(address, timeout=5).close()
 
 
 def test_describe_exit_status() -> None:
