@@ -34,9 +34,14 @@ A request that a pipelining client sent behind the one answered with
 ``Connection: close``, before it read that answer, is not answered (RFC 9112
 §9.3.2: a pipelining client retries requests left unanswered).
 
-The stop is the master's to order: on SIGTERM or SIGINT it closes its copy of
-the listener first, then sends SIGTERM to each worker (workers ignore a
-terminal's SIGINT, which reaches the whole process group).  A service manager
+The stop is the master's to order: on SIGTERM or SIGINT it makes the shared
+listener ignore new connection requests
+(:func:`skitai.workers.refuse_new_connections`), closes its own copy, lets the
+workers accept the handshakes already under way for a moment, then sends
+SIGTERM to each; a worker takes what is queued and closes its copy at once,
+so the listener is gone and later clients are refused within a fraction of a
+second, however long the drain takes.  (Workers ignore a terminal's SIGINT,
+which reaches the whole process group.)  A service manager
 should signal the master alone (systemd: ``KillMode=mixed``): a worker sent
 SIGTERM at the same moment as the master may close its listener copy before
 the master has let go of its own, and a connection queued in between is reset.
