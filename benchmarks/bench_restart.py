@@ -71,19 +71,9 @@ class RestartRun:
 
 
 def worker_pids(master: int) -> set[int]:
-    """Live child processes of ``master`` (its workers), read from ``/proc``."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        if fields[0] != "Z" and int(fields[1]) == master:
-            found.add(int(entry))
-    return found
+    """Child processes of ``master`` (its workers), as ``pgrep -P`` lists them."""
+    found = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True)
+    return {int(pid) for pid in found.stdout.split()}
 
 
 def wait_restarted(server: Server, before: set[int], deadline: float) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_workers import children, wait_until  # shared live-server helpers
+from test_workers import children, read_message, wait_until  # shared live-server helpers
 
 from skitai.testing import LiveClient, test_client
 
@@ -159,25 +159,11 @@ class KeepAliveLoad:
 
 
 def _read_response(sock: socket.socket) -> bool:
-    """Read one ``Content-Length`` answer to ``GET /``; return whether it says close."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise ConnectionError(f"connection closed mid-head: {data!r}")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    """Read one answer to ``GET /``; return whether it says ``Connection: close``."""
+    head, body = read_message(sock)
     lines = head.lower().split(b"\r\n")
-    assert lines[0].startswith(b"http/1.1 200"), head
-    headers = dict(line.split(b": ", 1) for line in lines[1:])
-    length = int(headers[b"content-length"])
-    while len(body) < length:
-        chunk = sock.recv(4096)
-        if not chunk:
-            raise ConnectionError(f"connection closed mid-body: {body!r}")
-        body += chunk
-    assert body == b"Hello, World!"
-    return headers.get(b"connection") == b"close"
+    assert lines[0].startswith(b"http/1.1 200") and body == b"Hello, World!", head
+    return b"connection: close" in lines
 
 
 @pytest.mark.parametrize("ctrl_c", [False, True], ids=["sigterm-to-master", "ctrl-c-to-group"])

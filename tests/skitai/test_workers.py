@@ -43,6 +43,12 @@ def wait_until(predicate: Callable[[], object], timeout: float = WAIT_SECONDS) -
 
 def read_response(sock: socket.socket) -> tuple[int, str]:
     """Read one ``Content-Length`` response; return (status, body)."""
+    head, body = read_message(sock)
+    return int(head.split()[1]), body.decode()
+
+
+def read_message(sock: socket.socket) -> tuple[bytes, bytes]:
+    """Read one ``Content-Length`` response; return its head and body."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(4096)
@@ -56,7 +62,7 @@ def read_response(sock: socket.socket) -> tuple[int, str]:
         if not chunk:
             raise ConnectionError(f"connection closed mid-body: {body!r}")
         body += chunk
-    return int(head.split()[1]), body.decode()
+    return head, body
 
 
 def request(port: int, path: str = "/") -> tuple[socket.socket, tuple[int, str]]:
