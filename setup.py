@@ -27,6 +27,7 @@ TEST_REQUIRES = [
     "psycopg2-binary",
     "gunicorn",
     "websockets>=13",  # a real WebSocket client for the tests
+    "redis>=5",  # the hub tests run two engines over a Redis of their own
     *TEMPLATE_REQUIRES,
     "ruff",
     # the demo's browser test drives Debian's chromium (apt-get install chromium)
@@ -72,6 +73,8 @@ setup(
         "templates": TEMPLATE_REQUIRES,
         # django_bridge: the supported Django (5.2 LTS)
         "django": ["django>=5.2,<5.3"],
+        # the message hub across hosts (--broker redis://...); one host needs nothing
+        "redis": ["redis>=5"],
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": [

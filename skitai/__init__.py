@@ -86,6 +86,9 @@ def run(
     with the server's exit status.  ``name`` (default: the script's name,
     ``serve`` for ``serve.py``) names the pid and log files of
     ``start|stop|status`` and their directory ``~/.skitai/<name>``.
+    ``broker="redis://host:6379/0"`` (or ``--broker``, or ``$SKITAI_BROKER``) makes
+    every engine sharing that Redis one application (:mod:`skitai.hub`); without
+    it the workers of this server talk through the embedded hub.
     """
     code = engine.run(ip=ip, port=port, workers=workers, threads=threads, name=name, **options)
     sys.exit(code)

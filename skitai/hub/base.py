@@ -107,7 +107,8 @@ class Hub:
         self._services: dict[str, Service] = {}
         self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
         self._numbers = itertools.count(1)
-        self._outbox: collections.deque[tuple[str, bytes]] = collections.deque()
+        #: ``(deadline, topic, payload)`` held while the transport is down
+        self._outbox: collections.deque[tuple[float, str, bytes]] = collections.deque()
         self._up = False
         #: monotonic time the transport went down (None while up; 0.0 before the first connect)
         self._down_since: float | None = 0.0
@@ -144,7 +145,7 @@ class Hub:
         come back (within ``grace``); False when the hub is down longer than
         that or not started: the message is dropped (and logged).
         """
-        return self._post(topic, self._pack(_MESSAGE, 0, "", data))
+        return self._post(topic, self._pack(_MESSAGE, 0, "", data), self.grace)
 
     def request(
         self, node: str, service: str, data: bytes, timeout: float | None = None
@@ -169,7 +170,7 @@ class Hub:
 
     def notify(self, node: str, service: str, data: bytes) -> bool:
         """Run ``service`` on ``node`` without waiting for its answer (True: sent)."""
-        return self._post(node_topic(node), self._pack(_REQUEST, 0, service, data))
+        return self._post(node_topic(node), self._pack(_REQUEST, 0, service, data), self.grace)
 
     # -- event loop -------------------------------------------------------------------
     async def arequest(
@@ -180,10 +181,13 @@ class Hub:
         number = next(self._numbers)
         future: asyncio.Future[bytes | None] = loop.create_future()
         self._waiting[number] = future
+        wait = self.timeout if timeout is None else timeout
         try:
-            if not self._post(node_topic(node), self._pack(_REQUEST, number, service, data)):
+            payload = self._pack(_REQUEST, number, service, data)
+            # held no longer than the asker waits: a late push must not arrive after a False
+            if not self._post(node_topic(node), payload, min(wait, self.grace)):
                 return None
-            return await asyncio.wait_for(future, self.timeout if timeout is None else timeout)
+            return await asyncio.wait_for(future, wait)
         except TimeoutError:
             logger.warning("hub: node %s did not answer %r in time", node, service)
             return None
@@ -215,8 +219,10 @@ class Hub:
             logger.warning("hub (%s): connected again; cross-process messages flow", self.kind)
         self._up, self._down_since, self._dropping = True, None, False
         outbox, self._outbox = self._outbox, collections.deque()
-        for topic, payload in outbox:
-            self._send(topic, payload)
+        now = time.monotonic()
+        for deadline, topic, payload in outbox:
+            if deadline >= now:  # else its sender was told False (or stopped waiting)
+                self._send(topic, payload)
 
     def _disconnected(self, reason: object) -> None:
         """The transport is down: hold messages for ``grace`` seconds, then drop them."""
@@ -281,19 +287,23 @@ class Hub:
             )
         return False
 
-    def _post(self, topic: str, payload: bytes) -> bool:
+    def _post(self, topic: str, payload: bytes, hold: float) -> bool:
         if self.loop is None or not self._accepting():
             return False
-        self._call_on_loop(self._send_or_hold, topic, payload)
+        self._call_on_loop(self._send_or_hold, topic, payload, time.monotonic() + hold)
         return True
 
-    def _send_or_hold(self, topic: str, payload: bytes) -> None:
+    def _send_or_hold(self, topic: str, payload: bytes, deadline: float) -> None:
         if self._up:
             self._send(topic, payload)
-        elif self._accepting() and len(self._outbox) < OUTBOX_LIMIT:
-            self._outbox.append((topic, payload))
-        else:
-            self._outbox.clear()  # stale by now: the senders were told False meanwhile
+        elif len(self._outbox) < OUTBOX_LIMIT:
+            self._outbox.append((deadline, topic, payload))
+
+    def _hold_again(self, items: list[tuple[str, bytes]]) -> None:
+        """Messages the transport failed to send: first in line once it is back."""
+        deadline = time.monotonic() + self.grace
+        for topic, payload in reversed(items):
+            self._outbox.appendleft((deadline, topic, payload))
 
     def _subscribe_if_up(self, topic: str) -> None:
         if self._up:
@@ -336,4 +346,5 @@ class Hub:
                 answer = None
         if number:  # 0: a notification, nobody waits
             reply = _NO_ANSWER if answer is None else b"\x01" + answer
-            self._send_or_hold(node_topic(origin), self._pack(_REPLY, number, "", reply))
+            reply = self._pack(_REPLY, number, "", reply)
+            self._send_or_hold(node_topic(origin), reply, time.monotonic() + self.timeout)

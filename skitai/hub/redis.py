@@ -66,6 +66,7 @@ class RedisHub(Hub):
         self._queue: asyncio.Queue[tuple[str, bytes]] | None = None
         #: failed connection attempts in a row (sets the pause before the next)
         self._attempts = 0
+        self._listening: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         import redis.asyncio as aioredis
@@ -76,13 +77,19 @@ class RedisHub(Hub):
         )
         self._queue = asyncio.Queue()
         publisher = asyncio.get_running_loop().create_task(self._publish_forever(RedisError))
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                self._listening = loop.create_task(self._listen())
                 try:
-                    await self._listen()
+                    await self._listening
                     reason: object = "subscription ended"
                 except (RedisError, OSError) as exc:
                     reason = exc
+                except asyncio.CancelledError:
+                    if asyncio.current_task().cancelling():  # type: ignore[union-attr]
+                        raise  # the worker stops
+                    reason = "publishing failed"  # _reconnect(): subscribe anew
                 self._disconnected(reason)
                 await self._close_pubsub()
                 await asyncio.sleep(RETRY_DELAYS[min(self._attempts, len(RETRY_DELAYS) - 1)])
@@ -130,12 +137,17 @@ class RedisHub(Hub):
                 counts = await pipeline.execute()
             except (errors, OSError) as exc:
                 self._disconnected(exc)
-                for item in reversed(batch):  # sent again, first, once the broker is back
-                    self._outbox.appendleft(item)
+                self._hold_again(batch)  # sent again, first, once the broker is back
+                self._reconnect()
                 continue
             for (topic, payload), count in zip(batch, counts, strict=True):
                 if count == 0 and topic.startswith("node."):
                     self._undeliverable(topic, payload)
+
+    def _reconnect(self) -> None:
+        """Publishing failed: connect and subscribe anew, then send what waits."""
+        if self._listening is not None:
+            self._listening.cancel()
 
     def _send(self, topic: str, payload: bytes) -> None:
         assert self._queue is not None

@@ -11,7 +11,10 @@ different workers, and every delivery must succeed.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import socket
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -196,3 +199,111 @@ def test_a_dead_worker_takes_only_its_clients(one_engine: LiveClient, events: Pa
         for member in (survivor, *members):
             member.ws.close()
     check_push([one_engine], worker_pids([one_engine], 2))
+
+
+# -- two engines sharing a Redis -----------------------------------------------------------
+
+REQUIRE_REDIS = os.environ.get("CI") == "true" or os.environ.get("ATILA_STACK_REQUIRE_REDIS") == "1"
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own: a free port, no persistence, a tmp directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_until(self._answers, what="redis-server answering PING")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if REQUIRE_REDIS:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def two_engines(redis_server: RedisServer, events: Path) -> Iterator[list[LiveClient]]:
+    # the broker by flag for one engine, by environment variable for the other
+    first = start(events, "--broker", redis_server.url)
+    second = start(events, env={"SKITAI_BROKER": redis_server.url})
+    yield [first, second]
+    first.stop()
+    second.stop()
+
+
+def timed_get(server: LiveClient, path: str, cookie: str = "") -> tuple[str, float]:
+    began = time.monotonic()
+    text = get(server, path, cookie)
+    return text, time.monotonic() - began
+
+
+def test_two_engines_share_a_redis_and_survive_its_restart(
+    two_engines: list[LiveClient], redis_server: RedisServer, events: Path
+) -> None:
+    pids = worker_pids(two_engines, 4)
+    check_push(two_engines, pids)
+    check_room(two_engines, pids)
+    check_broadcast(two_engines, pids, events, "before")
+
+    ws, _, cookie = push_subscriber(two_engines[0])
+    redis_server.stop()
+    try:
+        # HTTP goes on, at full speed, while the broker is gone
+        for server in two_engines * 5:
+            text, seconds = timed_get(server, "/pid")
+            assert text in pids and seconds < 1.0
+
+        # pushes to another engine fail visibly, and never hang a request
+        def push_fails() -> bool:
+            text, seconds = timed_get(two_engines[1], "/item_in_stock", cookie)
+            assert seconds < 5.0, f"a push took {seconds:.1f}s with the broker down"
+            return text.endswith("False")
+
+        wait_until(push_fails, what="a push answering False with the broker down")
+        assert get(two_engines[1], "/broadcast/lost").endswith("False")
+    finally:
+        redis_server.start()
+
+    def push_works() -> bool:
+        return get(two_engines[1], "/item_in_stock", cookie).endswith("True")
+
+    wait_until(push_works, what="pushes flowing again once the broker is back")
+    assert ws.recv(timeout=10) == "Item In Stock!"
+    ws.send("who")  # the pushes that answered False did not arrive late, before this answer
+    assert str(ws.recv(timeout=10)).split()[0] in pids
+    ws.close()
+    check_push(two_engines, pids)
+    check_room(two_engines, pids)
+    check_broadcast(two_engines, pids, events, "after")
