@@ -115,7 +115,6 @@ class Hub:
         self._dropping = False
         self._blocking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="skitai-hub")
         self._task: asyncio.Task[None] | None = None
-        self._subscribers[node_topic(self.node)] = [(self._on_node_message, False)]
 
     # -- any thread -------------------------------------------------------------------
     @property
@@ -210,8 +209,8 @@ class Hub:
     # -- for the backends (event loop) ------------------------------------------------
     @property
     def topics(self) -> list[str]:
-        """Every topic this process subscribes to."""
-        return list(self._subscribers)
+        """Every topic this process subscribes to: its node's, then the subscribers'."""
+        return [node_topic(self.node), *self._subscribers]
 
     def _connected(self) -> None:
         """The transport is up (and subscribed): send what waited."""
@@ -243,7 +242,7 @@ class Hub:
         data = payload[start:]
         if kind != _MESSAGE:
             name = payload[_HEADER.size : start].decode()
-            self._on_node_message_parts(origin.decode("ascii"), kind, number, name, data)
+            self._on_request_or_reply(origin.decode("ascii"), kind, number, name, data)
             return
         for callback, blocking in self._subscribers.get(topic, ()):
             if blocking:
@@ -323,10 +322,7 @@ class Hub:
         except Exception:  # noqa: BLE001 - one subscriber must not stop the others
             logger.exception("hub subscriber %r failed", callback)
 
-    def _on_node_message(self, data: bytes) -> None:
-        """Placeholder subscriber of the node topic (requests are routed by kind)."""
-
-    def _on_node_message_parts(
+    def _on_request_or_reply(
         self, origin: str, kind: int, number: int, name: str, data: bytes
     ) -> None:
         if kind == _REPLY:

@@ -169,11 +169,10 @@ class ClientRegistry:
         """
         if not isinstance(message, (str, bytes, bytearray)):
             raise TypeError(f"a WebSocket message is str or bytes, not {type(message).__name__}")
-        socket = self._sockets.get(client_id)
+        socket, node, hub = self._locate(client_id)
         if socket is not None:
             return socket.send(message)
-        node, hub = _node_of(client_id), self.hub
-        if node is None or node == node_id() or hub is None:
+        if node is None or hub is None:
             return False
         data = _pack_push(client_id, message)
         if hub.loop is not None and asyncio._get_running_loop() is hub.loop:
@@ -182,13 +181,23 @@ class ClientRegistry:
 
     async def asend(self, client_id: str, message: str | bytes) -> bool:
         """:meth:`send` for the event loop: waits for the other worker's answer."""
-        socket = self._sockets.get(client_id)
+        socket, node, hub = self._locate(client_id)
         if socket is not None:
             return socket.send(message)
-        node, hub = _node_of(client_id), self.hub
-        if node is None or node == node_id() or hub is None:
+        if node is None or hub is None:
             return False
         return await hub.arequest(node, _PUSH_SERVICE, _pack_push(client_id, message)) == b"1"
+
+    def _locate(self, client_id: str) -> tuple[WebSocket | None, str | None, Hub | None]:
+        """``(socket, None, None)`` for our client, ``(None, node, hub)`` for another
+        worker's, ``(None, None, None)`` when it cannot be reached."""
+        socket = self._sockets.get(client_id)
+        if socket is not None:
+            return socket, None, None
+        node = _node_of(client_id)
+        if node is None or node == node_id() or self.hub is None:
+            return None, None, None
+        return None, node, self.hub
 
     def _push_from_hub(self, data: bytes) -> bytes:
         """Another worker's :meth:`send` to one of our clients (on the loop)."""
