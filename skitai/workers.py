@@ -16,16 +16,16 @@ Signals understood by the master:
     ``config.graceful_timeout`` (plus :data:`KILL_MARGIN`) to finish its
     in-flight requests before ``SIGKILL``.  A second ``SIGINT`` kills at once.
 ``SIGHUP``
-    rolling restart: one worker at a time, a replacement is forked first, then
-    the old worker is stopped and awaited.  The socket stays open in the
-    master, so no connection is ever refused.
+    rolling restart: one worker at a time, a replacement is forked first and
+    the old worker is stopped once the replacement reports that it serves
+    (or after :data:`READY_TIMEOUT`), then awaited.  The socket stays open in
+    the master, so no connection is ever refused, and some worker accepts
+    throughout.
 
 The listening socket is one socket, created before the fork and shared by
-every worker (not one ``SO_REUSEPORT`` socket each): a worker that stops
-accepting leaves the connections queued in the backlog to the others, where a
-per-worker socket would take its queue down with it.  How a stopping worker
-lets its own connections go without losing a request is
-:mod:`skitai.server.draining`.
+every worker (:mod:`skitai.listener`): a worker that stops accepting leaves the
+connections queued in the backlog to the others.  How a stopping worker lets
+its own connections go without losing a request is :mod:`skitai.server.draining`.
 ``SIGCHLD``
     a worker that exits unexpectedly is logged and replaced.  If
     :data:`MAX_FAST_EXITS` workers in a row die within
@@ -39,7 +39,6 @@ The supervisor writes nothing to disk; the pid file belongs to :mod:`skitai.cli`
 from __future__ import annotations
 
 import collections
-import ctypes
 import dataclasses
 import logging
 import os
@@ -47,7 +46,6 @@ import pwd
 import select
 import signal
 import socket
-import struct
 import sys
 import threading
 import time
@@ -57,12 +55,14 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from skitai.config import Config
+from skitai.listener import create_listener, refuse_new_connections
 
 __all__ = [
     "FAST_EXIT_SECONDS",
     "HANDSHAKE_GRACE",
     "KILL_MARGIN",
     "MAX_FAST_EXITS",
+    "READY_TIMEOUT",
     "Supervisor",
     "WorkerMain",
     "create_listener",
@@ -72,13 +72,17 @@ __all__ = [
 
 logger = logging.getLogger("skitai.workers")
 
-#: A worker's entry point: ``worker_main(listening_socket, worker_index)``.
-WorkerMain = Callable[[socket.socket, int], None]
+#: A worker's entry point: ``worker_main(listening_socket, worker_index, ready)``;
+#: it calls ``ready()`` once it accepts connections.
+WorkerMain = Callable[[socket.socket, int, Callable[[], None]], None]
 
 #: A worker exiting sooner than this after its start counts as a failed start.
 FAST_EXIT_SECONDS = 1.0
 #: This many failed starts in a row make the master give up.
 MAX_FAST_EXITS = 5
+#: Seconds a rolling restart waits for a replacement's ``ready()`` before it
+#: stops the worker being replaced anyway.
+READY_TIMEOUT = 30.0
 #: Extra seconds beyond ``graceful_timeout`` before a stopping worker is killed.
 KILL_MARGIN = 5.0
 #: Seconds the workers keep accepting on a stop once new handshakes are refused:
@@ -87,77 +91,6 @@ KILL_MARGIN = 5.0
 HANDSHAKE_GRACE = 0.25
 
 _HANDLED_SIGNALS = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-def create_listener(ip: str, port: int, backlog: int) -> socket.socket:
-    """Return a TCP socket bound to ``ip:port`` and listening.
-
-    The address family follows the address (``"::1"`` gives IPv6, an empty
-    ``ip`` means every IPv4 interface); ``port`` 0 picks a free port (read it
-    back with ``sock.getsockname()[1]``).  ``SO_REUSEADDR`` is set so a
-    restarted server can bind at once.  The socket is non-inheritable: forked
-    workers share it, but programs the application ``exec``\\ s do not keep
-    the port open.  A bind failure raises ``OSError`` naming the address.
-    """
-    host = ip or "0.0.0.0"
-    infos = socket.getaddrinfo(
-        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
-    )
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.set_inheritable(False)
-        sock.bind(address)
-        sock.listen(backlog)
-    except OSError as exc:
-        sock.close()
-        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
-    return sock
-
-
-#: ``SO_ATTACH_FILTER`` (Linux ``<asm-generic/socket.h>``; not in the socket module).
-_SO_ATTACH_FILTER = 26
-
-
-def _bpf(code: int, jump_true: int, jump_false: int, k: int) -> bytes:
-    """One classic BPF instruction (``struct sock_filter``)."""
-    return struct.pack("HBBI", code, jump_true, jump_false, k)
-
-
-#: A socket filter dropping TCP segments with SYN set and ACK clear (connection
-#: requests), passing everything else.  A socket filter sees the TCP header first.
-_DROP_CONNECTION_REQUESTS = b"".join([
-    _bpf(0x30, 0, 0, 13),  # ldb [13]: the TCP flags
-    _bpf(0x54, 0, 0, 0x12),  # and #(SYN | ACK)
-    _bpf(0x15, 0, 1, 0x02),  # jeq #SYN: drop, else accept
-    _bpf(0x06, 0, 0, 0),  # ret #0: drop
-    _bpf(0x06, 0, 0, 0xFFFFFFFF),  # ret #-1: accept the whole segment
-])  # fmt: skip
-
-
-def refuse_new_connections(sock: socket.socket) -> bool:
-    """Make listening ``sock`` ignore new connection requests; False where unsupported.
-
-    Closing a listening socket resets the connections queued on it, and a
-    client whose handshake completed may already have sent its request.  A
-    stop therefore first attaches a socket filter that drops SYN segments (on
-    Linux): handshakes already under way still complete, nothing new joins the
-    queue, and the workers take what is queued before the socket is closed.
-    A client whose SYN was dropped retries it and, once the socket is closed,
-    is refused: it has sent nothing.  The filter is on the socket, shared by
-    every process holding it.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    code = ctypes.create_string_buffer(_DROP_CONNECTION_REQUESTS, len(_DROP_CONNECTION_REQUESTS))
-    program = struct.pack("HP", len(_DROP_CONNECTION_REQUESTS) // 8, ctypes.addressof(code))
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER, program)
-    except OSError as exc:
-        logger.warning("cannot refuse new connections before closing the listener: %s", exc)
-        return False
-    return True
 
 
 def describe_exit_status(status: int) -> str:
@@ -183,15 +116,21 @@ class _Worker:
     stopping: bool = False
     #: monotonic time after which a stopping worker is killed
     kill_at: float | None = None
+    #: the master's end of the pipe the worker reports readiness on (-1: done)
+    ready_fd: int = -1
+    #: the worker called ready(): it accepts connections
+    ready: bool = False
 
 
 class Supervisor:
     """Run ``config.workers`` forked workers on ``sock`` until told to stop.
 
-    ``worker_main(sock, worker_index)`` runs in each child with default signal
-    handlers; it should serve until ``SIGTERM``/``SIGINT``, then finish its
-    in-flight requests (within ``config.graceful_timeout``) and return.  A
-    child exits 0 when it returns and 1 (traceback on stderr) when it raises.
+    ``worker_main(sock, worker_index, ready)`` runs in each child with default
+    signal handlers; it calls ``ready()`` once it accepts connections (a
+    rolling restart stops the worker it replaces only then) and serves until
+    ``SIGTERM``, then finishes its in-flight requests (within
+    ``config.graceful_timeout``) and returns.  A child exits 0 when it returns
+    and 1 (traceback on stderr) when it raises.
 
     The master must be the main thread of a process without other threads
     (``fork`` copies only the calling thread).
@@ -214,7 +153,9 @@ class Supervisor:
         self._fast_exits = 0
         self._last_fast_exit = 0.0
         self._restart_queue: collections.deque[int] = collections.deque()
+        #: the worker a rolling restart is replacing, and when it is stopped anyway
         self._restarting: int | None = None
+        self._replace_by = 0.0
         self._ready_at: float | None = None
         #: when a stop sends SIGTERM to the workers (after HANDSHAKE_GRACE)
         self._terminate_at: float | None = None
@@ -242,6 +183,7 @@ class Supervisor:
             while self._workers or not self._stopping:
                 self._wait(self._next_timeout())
                 self._handle_signals()
+                self._collect_ready()
                 self._reap()
                 self._enforce_deadlines()
             return self._exit_code
@@ -284,6 +226,9 @@ class Supervisor:
             timeout = 0
         poller = select.poll()
         poller.register(read_fd, select.POLLIN)
+        for worker in self._workers.values():
+            if worker.ready_fd >= 0:
+                poller.register(worker.ready_fd, select.POLLIN)
         poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1))
         try:
             while os.read(read_fd, 512):
@@ -307,7 +252,9 @@ class Supervisor:
 
     def _next_timeout(self) -> float | None:
         deadlines = [w.kill_at for w in self._workers.values() if w.kill_at is not None]
-        for deadline in (self._ready_at, self._terminate_at):
+        replaced = self._workers.get(self._restarting or 0)
+        replace_by = self._replace_by if replaced is not None and not replaced.stopping else None
+        for deadline in (self._ready_at, self._terminate_at, replace_by):
             if deadline is not None:
                 deadlines.append(deadline)
         if not deadlines:
@@ -331,6 +278,7 @@ class Supervisor:
             self._terminate_at = None
             for worker in self._workers.values():
                 self._terminate(worker)
+        self._retire_replaced(now)
 
     def _report_ready(self) -> None:
         """Tell whoever started us (``config.ready_fd``) that the workers are up."""
@@ -346,22 +294,39 @@ class Supervisor:
     def _spawn(self, index: int) -> None:
         """Fork a worker for slot ``index``."""
         _flush_stdio()
+        ready_read, ready_write = os.pipe()
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED_SIGNALS)
         try:
             pid = os.fork()
             if pid == 0:
-                self._run_child(index, blocked)
+                os.close(ready_read)
+                self._run_child(index, blocked, ready_write)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        self._workers[pid] = _Worker(pid, index, time.monotonic())
+        os.close(ready_write)
+        os.set_blocking(ready_read, False)
+        self._workers[pid] = _Worker(pid, index, time.monotonic(), ready_fd=ready_read)
         logger.info("started worker %d (pid %d)", index, pid)
 
-    def _run_child(self, index: int, sigmask: set[signal.Signals]) -> NoReturn:
+    def _collect_ready(self) -> None:
+        """Note the workers that reported readiness (or closed the pipe unready)."""
+        for worker in self._workers.values():
+            if worker.ready_fd < 0:
+                continue
+            try:
+                report = os.read(worker.ready_fd, 1)
+            except BlockingIOError:
+                continue
+            os.close(worker.ready_fd)
+            worker.ready_fd = -1
+            worker.ready = report == b"r"
+
+    def _run_child(self, index: int, sigmask: set[signal.Signals], ready_fd: int) -> NoReturn:
         """Body of a forked child: never returns into the master's code."""
         code = 1
         try:
             self._prepare_child(sigmask)
-            self._worker_main(self._sock, index)
+            self._worker_main(self._sock, index, _readiness_reporter(ready_fd))
             code = 0
         except SystemExit as exc:
             code = _system_exit_code(exc)
@@ -378,6 +343,7 @@ class Supervisor:
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, sigmask)
         fds = list(self._wake_fds or ())
+        fds += [w.ready_fd for w in self._workers.values() if w.ready_fd >= 0]
         if self._config.ready_fd >= 0:
             fds.append(self._config.ready_fd)
         for fd in fds:
@@ -395,6 +361,16 @@ class Supervisor:
 
     def _on_exit(self, worker: _Worker, status: int) -> None:
         how = describe_exit_status(status)
+        if worker.ready_fd >= 0:
+            os.close(worker.ready_fd)
+            worker.ready_fd = -1
+        if worker.pid == self._restarting and not worker.stopping:
+            # It died while its replacement was starting: the replacement takes its place.
+            logger.warning("worker %d (pid %d) exited while being replaced: %s",
+                           worker.index, worker.pid, how)  # fmt: skip
+            self._restarting = None
+            self._continue_rolling_restart()
+            return
         if worker.stopping:
             logger.info("worker %d (pid %d) stopped: %s", worker.index, worker.pid, how)
             if worker.pid == self._restarting:
@@ -478,16 +454,49 @@ class Supervisor:
         self._continue_rolling_restart()
 
     def _continue_rolling_restart(self) -> None:
-        """Replace the next old worker: fork its successor, then stop it."""
+        """Replace the next old worker: fork its successor (stopped once it is ready)."""
         while self._restarting is None and self._restart_queue:
             old = self._workers.get(self._restart_queue.popleft())
             if old is None or old.stopping:
                 continue
             self._spawn(old.index)
-            self._terminate(old)
             self._restarting = old.pid
+            self._replace_by = time.monotonic() + READY_TIMEOUT
         if self._restarting is None:
             logger.info("rolling restart complete")
+
+    def _retire_replaced(self, now: float) -> None:
+        """Stop the worker being replaced once a successor in its slot is ready."""
+        old = self._workers.get(self._restarting or 0)
+        if old is None or old.stopping or self._stopping:
+            return
+        successor_ready = any(
+            w.ready and w.index == old.index and w.pid != old.pid and not w.stopping
+            for w in self._workers.values()
+        )
+        if not successor_ready:
+            if now < self._replace_by:
+                return
+            logger.warning("worker %d: no replacement ready after %gs; stopping pid %d anyway",
+                           old.index, READY_TIMEOUT, old.pid)  # fmt: skip
+        self._terminate(old)
+
+
+def _readiness_reporter(fd: int) -> Callable[[], None]:
+    """The ``ready`` a worker calls once it accepts connections (later calls do nothing)."""
+    pending = [fd]
+
+    def ready() -> None:
+        while pending:
+            fd = pending.pop()
+            try:
+                os.write(fd, b"r")
+            except OSError as exc:  # the master is gone: nothing to tell
+                logger.debug("cannot report readiness: %s", exc)
+            finally:
+                os.close(fd)
+
+    return ready
 
 
 def _signal_process(pid: int, sig: int) -> None:

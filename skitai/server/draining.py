@@ -36,7 +36,7 @@ A request that a pipelining client sent behind the one answered with
 
 The stop is the master's to order: on SIGTERM or SIGINT it makes the shared
 listener ignore new connection requests
-(:func:`skitai.workers.refuse_new_connections`), closes its own copy, lets the
+(:func:`skitai.listener.refuse_new_connections`), closes its own copy, lets the
 workers accept the handshakes already under way for a moment, then sends
 SIGTERM to each; a worker takes what is queued and closes its copy at once,
 so the listener is gone and later clients are refused within a fraction of a

@@ -13,6 +13,7 @@ import logging
 import signal
 import socket
 import ssl
+from collections.abc import Callable
 
 from ..config import Config
 from .draining import drain, settle
@@ -32,17 +33,24 @@ def serve_worker(
     config: Config,
     sock: socket.socket,
     make_dispatcher: type[Dispatcher] | object,
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve on ``sock`` until told to stop.
 
     ``make_dispatcher(config, pool)`` builds the request dispatcher once the
-    worker's handler pool exists.
+    worker's handler pool exists; ``on_ready()`` is called once connections
+    are accepted (the supervisor's readiness report).
     """
     runner = uvloop.run if uvloop is not None else asyncio.run
-    runner(_serve(config, sock, make_dispatcher))
+    runner(_serve(config, sock, make_dispatcher, on_ready))
 
 
-async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -> None:
+async def _serve(
+    config: Config,
+    sock: socket.socket,
+    make_dispatcher: object,
+    on_ready: Callable[[], None] | None,
+) -> None:
     loop = asyncio.get_running_loop()
     pool = HandlerPool(config.threads)
     dispatcher = make_dispatcher(config, pool)  # type: ignore[operator]
@@ -58,6 +66,8 @@ async def _serve(config: Config, sock: socket.socket, make_dispatcher: object) -
     # turns it into SIGTERM for each worker after letting go of the listener, so
     # that the worker that closes the listener last leaves no connection queued.
     loop.add_signal_handler(signal.SIGINT, _leave_interrupt_to_master)
+    if on_ready is not None:
+        on_ready()
     await stopping.wait()
     logger.info("worker stopping: %d connection(s) open", len(state.connections))
     if uvloop is None:

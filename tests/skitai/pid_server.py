@@ -7,7 +7,8 @@ prints ``port N`` on stdout, then supervises its workers in the foreground::
     python pid_server.py --workers 2 [--graceful 5] [--mode MODE] [--user NAME]
 
 Modes: ``ok``; ``crash`` (every worker fails at start); ``stubborn`` (workers
-ignore SIGTERM and SIGINT, saying so on stderr: only SIGKILL stops them).
+ignore SIGTERM and SIGINT, saying so on stderr: only SIGKILL stops them);
+``slow`` (a worker takes SLOW_START_SECONDS to start serving).
 
 Paths: ``/`` answers the pid; ``/slow`` sends its head at once and the body
 (the pid) after SLOW_SECONDS; ``/hold`` answers the pid then blocks the whole
@@ -24,27 +25,33 @@ import select
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 
 from skitai.config import Config
-from skitai.workers import Supervisor, create_listener
+from skitai.workers import Supervisor, WorkerMain, create_listener
 
 SLOW_SECONDS = 0.5
+SLOW_START_SECONDS = 1.5
 HOLD_LIMIT_SECONDS = 10.0
 
 
-def make_worker_main(graceful: float, mode: str = "ok") -> Callable[[socket.socket, int], None]:
+def make_worker_main(graceful: float, mode: str = "ok") -> WorkerMain:
     """Return a ``worker_main`` serving pids, behaving as ``mode`` says."""
 
-    def worker_main(sock: socket.socket, index: int) -> None:
+    def worker_main(sock: socket.socket, index: int, ready: Callable[[], None]) -> None:
         if mode == "crash":
             raise RuntimeError(f"worker {index} cannot start: simulated failure")
-        asyncio.run(_serve(sock, graceful, stubborn=mode == "stubborn"))
+        if mode == "slow":
+            time.sleep(SLOW_START_SECONDS)  # a slow start, on purpose
+        asyncio.run(_serve(sock, graceful, ready, stubborn=mode == "stubborn"))
 
     return worker_main
 
 
-async def _serve(sock: socket.socket, graceful: float, stubborn: bool) -> None:
+async def _serve(
+    sock: socket.socket, graceful: float, ready: Callable[[], None], stubborn: bool
+) -> None:
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -53,6 +60,7 @@ async def _serve(sock: socket.socket, graceful: float, stubborn: bool) -> None:
         else:
             loop.add_signal_handler(sig, stopping.set)
     server = await asyncio.start_server(_handle, sock=sock)
+    ready()
     await stopping.wait()
     # Stop accepting first, but close the server only once every connection
     # already accepted has its handler: on 3.11 a connection whose transport
@@ -111,7 +119,7 @@ def _main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--graceful", type=float, default=5.0)
-    parser.add_argument("--mode", choices=["ok", "crash", "stubborn"], default="ok")
+    parser.add_argument("--mode", choices=["ok", "crash", "stubborn", "slow"], default="ok")
     parser.add_argument("--user", default="")
     args = parser.parse_args()
     config = Config(

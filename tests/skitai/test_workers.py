@@ -260,6 +260,21 @@ def test_sighup_replaces_every_worker_without_refusing(
     assert master.proc.wait(WAIT_SECONDS) == 0
 
 
+def test_sighup_stops_the_old_worker_only_once_its_replacement_serves(
+    start_master: Callable[..., Master],
+) -> None:
+    master = start_master("--workers", "1", "--mode", "slow")
+    (old,) = master.wait_ready(1)
+    master.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: len(children(master.pid)) == 2)  # the replacement is starting
+    assert get(master.port) == (200, str(old))  # meanwhile the old worker still accepts
+    wait_until(lambda: master.workers_are(lambda pids: len(pids) == 1 and old not in pids))
+    (new,) = children(master.pid)
+    assert get(master.port) == (200, str(new))
+    master.proc.send_signal(signal.SIGTERM)
+    assert master.proc.wait(WAIT_SECONDS) == 0
+
+
 def test_crash_loop_makes_master_exit_non_zero(start_master: Callable[..., Master]) -> None:
     master = start_master("--workers", "2", "--mode", "crash")
     assert master.proc.wait(WAIT_SECONDS) == 1
@@ -346,4 +361,4 @@ def test_describe_exit_status() -> None:
 def test_supervisor_needs_a_worker() -> None:
     with create_listener("127.0.0.1", 0, 16) as listener:
         with pytest.raises(ValueError, match="at least 1"):
-            Supervisor(Config(workers=0), listener, lambda sock, index: None)
+            Supervisor(Config(workers=0), listener, lambda sock, index, ready: None)
