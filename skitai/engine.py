@@ -31,6 +31,7 @@ from .corequests import ENVIRON_KEY as COREQUESTS_ENVIRON_KEY
 from .corequests import Corequests
 from .dispatch import MountDispatcher
 from .hub import HUB_ENVIRON_KEY, HubPlan
+from .hub.states import SharedStates
 from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
 from .preference import Preference
@@ -138,13 +139,15 @@ class Engine:
         def worker_main(sock: socket.socket, index: int, ready: Callable[[], None]) -> None:
             hub = hubs.hub()
             websocket_clients.bind(hub)
+            # one host shares the table's memory; a broker carries it to the other hosts
+            shared = SharedStates(states, hub) if hub.spans_hosts else states
             context = build_context(
-                mounts, states, worker_index=index, workers=config.workers,
+                mounts, shared, worker_index=index, workers=config.workers,
                 threads=config.threads, devel=config.devel, hub=hub,
                 websocket_clients=websocket_clients,
             )  # fmt: skip
             environ = {
-                CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: states,
+                CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: shared,
                 REPLAY_ENVIRON_KEY: replay, HUB_ENVIRON_KEY: hub,
             }  # fmt: skip
             if config.devel:

@@ -129,6 +129,23 @@ class StateTable:
         with self._lock:
             return float(_SLOT.unpack_from(self._memory, offset)[0])
 
+    def advance(self, key: str, timestamp: float) -> bool:
+        """Set ``key`` to ``timestamp`` if that is later than its value (atomically).
+
+        Returns whether it changed.  Updates from other hosts arrive through
+        here, in any order, so the latest wins everywhere.
+        """
+        offset = self._slot(key)
+        with self._lock:
+            if float(_SLOT.unpack_from(self._memory, offset)[0]) >= timestamp:
+                return False
+            _SLOT.pack_into(self._memory, offset, float(timestamp))
+        return True
+
+    def items(self) -> list[tuple[str, float]]:
+        """Every key with its last update time."""
+        return [(key, self.getlu(key)) for key in self._index]
+
     def close(self) -> None:
         """Unmap the memory (other processes keep their mapping)."""
         self._memory.close()

@@ -34,7 +34,7 @@ import os
 import secrets
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = [
@@ -81,6 +81,11 @@ def node_id() -> str:
 _node: list[Any] = [0, ""]
 
 
+def _log_hook_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("hub: a connect hook failed", exc_info=task.exception())
+
+
 def node_topic(node: str) -> str:
     """The topic every node subscribes to for the requests and replies sent to it."""
     return "node." + node
@@ -97,6 +102,8 @@ class Hub:
 
     #: the backend's name, for logs: ``embedded`` or ``redis``
     kind = "base"
+    #: whether it reaches other hosts (a broker); one host shares memory instead
+    spans_hosts = False
 
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, grace: float = DEFAULT_GRACE) -> None:
         self.node = node_id()
@@ -115,6 +122,7 @@ class Hub:
         self._dropping = False
         self._blocking = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="skitai-hub")
         self._task: asyncio.Task[None] | None = None
+        self._connect_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # -- any thread -------------------------------------------------------------------
     @property
@@ -171,7 +179,19 @@ class Hub:
         """Run ``service`` on ``node`` without waiting for its answer (True: sent)."""
         return self._post(node_topic(node), self._pack(_REQUEST, 0, service, data), self.grace)
 
+    def on_connect(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``await hook()`` on the loop after each (re)connection (to catch up)."""
+        self._connect_hooks.append(hook)
+
+    def remember(self, record: str, field: str, value: bytes) -> None:
+        """Keep ``field`` of the shared ``record`` in the broker (for processes that
+        start or reconnect later; see :meth:`recall`).  Nothing without a broker."""
+
     # -- event loop -------------------------------------------------------------------
+    async def recall(self, record: str) -> dict[str, bytes]:
+        """Every field of the shared ``record`` the broker keeps (empty without one)."""
+        return {}
+
     async def arequest(
         self, node: str, service: str, data: bytes, timeout: float | None = None
     ) -> bytes | None:
@@ -222,6 +242,9 @@ class Hub:
         for deadline, topic, payload in outbox:
             if deadline >= now:  # else its sender was told False (or stopped waiting)
                 self._send(topic, payload)
+        loop = asyncio.get_running_loop()
+        for hook in self._connect_hooks:
+            loop.create_task(hook()).add_done_callback(_log_hook_failure)
 
     def _disconnected(self, reason: object) -> None:
         """The transport is down: hold messages for ``grace`` seconds, then drop them."""

@@ -56,6 +56,7 @@ class RedisHub(Hub):
     """A worker's hub over Redis pub/sub."""
 
     kind = "redis"
+    spans_hosts = True
 
     def __init__(self, url: str, namespace: str) -> None:
         super().__init__()
@@ -63,7 +64,8 @@ class RedisHub(Hub):
         self.prefix = f"skitai:{namespace}:"
         self._client: Any = None
         self._pubsub: Any = None
-        self._queue: asyncio.Queue[tuple[str, bytes]] | None = None
+        #: ``(topic, payload)`` to publish, or ``(record, (field, value))`` to HSET
+        self._queue: asyncio.Queue[tuple[str, Any]] | None = None
         #: failed connection attempts in a row (sets the pause before the next)
         self._attempts = 0
         self._listening: asyncio.Task[None] | None = None
@@ -131,13 +133,17 @@ class RedisHub(Hub):
             while not queue.empty() and len(batch) < BATCH:
                 batch.append(queue.get_nowait())
             pipeline = self._client.pipeline(transaction=False)
-            for topic, payload in batch:
-                pipeline.publish(self.prefix + topic, payload)
+            for name, value in batch:
+                if isinstance(value, tuple):
+                    pipeline.hset(self.prefix + name, *value)
+                else:
+                    pipeline.publish(self.prefix + name, value)
             try:
                 counts = await pipeline.execute()
             except (errors, OSError) as exc:
                 self._disconnected(exc)
-                self._hold_again(batch)  # sent again, first, once the broker is back
+                # sent again, first, once the broker is back (records catch up by themselves)
+                self._hold_again([item for item in batch if not isinstance(item[1], tuple)])
                 self._reconnect()
                 continue
             for (topic, payload), count in zip(batch, counts, strict=True):
@@ -152,6 +158,28 @@ class RedisHub(Hub):
     def _send(self, topic: str, payload: bytes) -> None:
         assert self._queue is not None
         self._queue.put_nowait((topic, payload))
+
+    def remember(self, record: str, field: str, value: bytes) -> None:
+        """HSET ``field`` of hash ``skitai:<name>:<record>``, in order with the messages."""
+        if self.loop is not None and self.connected:
+            self._call_on_loop(self._queue_record, record, field, value)
+
+    def _queue_record(self, record: str, field: str, value: bytes) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait((record, (field, value)))
+
+    async def recall(self, record: str) -> dict[str, bytes]:
+        """HGETALL of ``skitai:<name>:<record>`` (empty when the broker does not answer)."""
+        from redis.exceptions import RedisError
+
+        try:
+            found = await asyncio.wait_for(
+                self._client.hgetall(self.prefix + record), CONNECT_TIMEOUT
+            )
+        except (RedisError, OSError, TimeoutError) as exc:
+            logger.warning("hub: cannot read %r from the broker: %s", record, exc)
+            return {}
+        return {field.decode(): value for field, value in found.items()}
 
     def _subscribe_remote(self, topic: str) -> None:
         pubsub = self._pubsub

@@ -307,3 +307,35 @@ def test_two_engines_share_a_redis_and_survive_its_restart(
     check_push(two_engines, pids)
     check_room(two_engines, pids)
     check_broadcast(two_engines, pids, events, "after")
+
+
+def test_states_span_engines_sharing_a_redis(
+    redis_server: RedisServer, events: Path, two_engines: list[LiveClient]
+) -> None:
+    """``setlu`` on one engine is ``getlu`` on every worker of the other, and on both
+    after an update made while the broker was down (it restarts empty)."""
+    first, second = two_engines
+    pids = worker_pids(two_engines, 4)
+
+    def everywhere(value: str, servers: list[LiveClient], count: int) -> None:
+        seen: dict[str, str] = {}
+
+        def agreed() -> bool:
+            for server in servers:
+                pid, got = get(server, "/getlu/news").split()
+                seen[pid] = got
+            return len(seen) >= count and set(seen.values()) == {value}
+
+        try:
+            wait_until(agreed)
+        except AssertionError:
+            raise AssertionError(f"getlu is not {value} on {count} workers: {seen}") from None
+
+    value = get(first, "/setlu/news").split()[1]
+    everywhere(value, [second], 2)
+    redis_server.stop()
+    try:
+        value = get(second, "/setlu/news").split()[1]  # HTTP and the local table go on
+    finally:
+        redis_server.start()  # empty: the engines tell it what they know
+    everywhere(value, two_engines, len(pids))

@@ -47,6 +47,16 @@ def broadcast(was, value):
     return f"{os.getpid()} {was.broadcast('item:added', value)}"
 
 
+@app.route("/setlu/<key>")
+def setlu(was, key):
+    return f"{os.getpid()} {was.setlu(key)!r}"
+
+
+@app.route("/getlu/<key>")
+def getlu(was, key):
+    return f"{os.getpid()} {was.getlu(key)!r}"
+
+
 @app.on_broadcast("item:added")
 def added(was, value):
     note("chat", value)

@@ -2,12 +2,14 @@
 
 ``chat.py`` at ``/`` has the spec's WebSocket push (``item_in_stock``), a
 ``WS_GROUPCHAT`` room and a broadcasting route; ``photos.py`` at ``/photos``
-listens to the broadcast.  Every answer names the worker's pid, so a test can
+listens to the broadcast; ``/setlu/news`` and ``/getlu/news`` show the shared
+state.  Every answer names the worker's pid, so a test can
 see that a connection and a request landed on different workers.
 """
 
 import skitai
 
+skitai.register_states("news")
 skitai.mount("/", "chat.py")
 skitai.mount("/photos", "photos.py")
 skitai.run(workers=2, threads=4)
