@@ -424,7 +424,10 @@ class Supervisor:
         # the listener first, so that the last worker to close it (after taking
         # what is queued) really closes it, and later clients are refused
         # instead of queued unserved.  The workers go on accepting meanwhile.
-        grace = HANDSHAKE_GRACE if refuse_new_connections(self._sock) else 0.0
+        # (Not a socket inherited through config.listen_fd: its owner, development
+        # mode's reloader, goes on serving it with this server's successor.)
+        owned = self._config.listen_fd < 0
+        grace = HANDSHAKE_GRACE if owned and refuse_new_connections(self._sock) else 0.0
         self._sock.close()
         self._terminate_at = time.monotonic() + grace
 
