@@ -31,6 +31,7 @@ from .corequests import ENVIRON_KEY as COREQUESTS_ENVIRON_KEY
 from .corequests import Corequests
 from .dispatch import MountDispatcher
 from .hub import HUB_ENVIRON_KEY, HubPlan
+from .hub.replay import SharedReplay
 from .hub.states import SharedStates
 from .lifespan import build_context, start_apps, stop_apps
 from .mounts import Mount, MountTable, normalize_mount_args
@@ -141,6 +142,7 @@ class Engine:
             websocket_clients.bind(hub)
             # one host shares the table's memory; a broker carries it to the other hosts
             shared = SharedStates(states, hub) if hub.spans_hosts else states
+            seen = SharedReplay(replay, hub) if hub.spans_hosts else replay
             context = build_context(
                 mounts, shared, worker_index=index, workers=config.workers,
                 threads=config.threads, devel=config.devel, hub=hub,
@@ -148,7 +150,7 @@ class Engine:
             )  # fmt: skip
             environ = {
                 CONTEXT_ENVIRON_KEY: context, STATES_ENVIRON_KEY: shared,
-                REPLAY_ENVIRON_KEY: replay, HUB_ENVIRON_KEY: hub,
+                REPLAY_ENVIRON_KEY: seen, HUB_ENVIRON_KEY: hub,
             }  # fmt: skip
             if config.devel:
                 environ[DEVEL_ENVIRON_KEY] = True

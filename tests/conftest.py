@@ -10,13 +10,19 @@
 * ``pg`` — a psycopg2 connection (autocommit) to the ``pg_dsn`` database.
 * ``serve`` — start a server script written from source on an ephemeral port
   and get a :class:`skitai.testing.LiveClient` on it.
+* ``redis_server`` — a ``redis-server`` of the test's own (free port, tmp dir, no
+  persistence) that the test may stop and start again; skipped when Redis is not
+  installed, a failure under ``CI=true`` or ``ATILA_STACK_REQUIRE_REDIS=1``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import textwrap
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -154,3 +160,63 @@ def pg(pg_dsn: str) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def redis_required() -> bool:
+    """Whether a missing ``redis-server`` must fail the run (CI)."""
+    return os.environ.get("CI") == "true" or os.environ.get("ATILA_STACK_REQUIRE_REDIS") == "1"
+
+
+class RedisServer:
+    """A ``redis-server`` of the test's own: a free port, no persistence, a tmp directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Start it (again, on the same port) and wait until it answers PING."""
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.directory)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop it (its data goes with it)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A running :class:`RedisServer`, stopped at the end of the test."""
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed (apt-get install redis-server)"
+        if redis_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(tmp_path / "redis")
+    server.directory.mkdir()
+    server.start()
+    yield server
+    server.stop()

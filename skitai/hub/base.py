@@ -33,6 +33,7 @@ import logging
 import os
 import secrets
 import struct
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -117,6 +118,8 @@ class Hub:
         #: ``(deadline, topic, payload)`` held while the transport is down
         self._outbox: collections.deque[tuple[float, str, bytes]] = collections.deque()
         self._up = False
+        #: set while up: what a handler thread waits on (within ``grace``) before a command
+        self._up_event = threading.Event()
         #: monotonic time the transport went down (None while up; 0.0 before the first connect)
         self._down_since: float | None = 0.0
         self._dropping = False
@@ -187,10 +190,25 @@ class Hub:
         """Keep ``field`` of the shared ``record`` in the broker (for processes that
         start or reconnect later; see :meth:`recall`).  Nothing without a broker."""
 
+    def claim(self, name: str, value: bytes, ttl: float) -> bool | None:
+        """Set key ``name`` in the broker for ``ttl`` seconds unless it is set (a handler
+        thread; atomic across hosts).  True: it was not set; False: it was; None: no
+        broker, the broker is unavailable, or called on the event loop."""
+        return None
+
+    def release(self, name: str) -> bool | None:
+        """Delete key ``name`` from the broker (True: it was set; None as :meth:`claim`)."""
+        return None
+
     # -- event loop -------------------------------------------------------------------
     async def recall(self, record: str) -> dict[str, bytes]:
         """Every field of the shared ``record`` the broker keeps (empty without one)."""
         return {}
+
+    async def claimed(self, prefix: str) -> list[tuple[bytes, float]]:
+        """``(value, seconds left)`` of every key :meth:`claim` set whose name starts
+        with ``prefix`` (empty without a broker)."""
+        return []
 
     async def arequest(
         self, node: str, service: str, data: bytes, timeout: float | None = None
@@ -218,6 +236,13 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         self._down_since = time.monotonic()
         self._task = self.loop.create_task(self._run(), name=f"skitai-hub-{self.kind}")
+        self._task.add_done_callback(self._stopped)
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._up = False
+            self._up_event.clear()
+            logger.critical("hub (%s) stopped", self.kind, exc_info=task.exception())
 
     async def close(self) -> None:
         """Stop (pending requests answer None)."""
@@ -237,6 +262,7 @@ class Hub:
         if self._down_since is not None and self._dropping:
             logger.warning("hub (%s): connected again; cross-process messages flow", self.kind)
         self._up, self._down_since, self._dropping = True, None, False
+        self._up_event.set()
         outbox, self._outbox = self._outbox, collections.deque()
         now = time.monotonic()
         for deadline, topic, payload in outbox:
@@ -251,6 +277,7 @@ class Hub:
         if self._up:
             logger.warning("hub (%s): connection lost (%s); reconnecting", self.kind, reason)
         self._up = False
+        self._up_event.clear()
         if self._down_since is None:
             self._down_since = time.monotonic()
 
@@ -294,6 +321,16 @@ class Hub:
     def _pack(self, kind: int, number: int, name: str, data: bytes) -> bytes:
         encoded = name.encode()
         return _HEADER.pack(self.node.encode("ascii"), kind, number, len(encoded)) + encoded + data
+
+    def _wait_until_up(self) -> bool:
+        """A handler thread: whether the transport is up, waiting while it may come
+        back within ``grace`` (a worker starting, a broker restarting)."""
+        if self._up:
+            return True
+        down = self._down_since
+        if down is None or not self._accepting():
+            return False
+        return self._up_event.wait(max(0.0, self.grace - (time.monotonic() - down)))
 
     def _accepting(self) -> bool:
         """Whether a message posted now goes out or waits within ``grace``."""

@@ -21,7 +21,9 @@ wait ``grace`` seconds, then are dropped (see :mod:`skitai.hub.base`).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .base import Hub
@@ -168,6 +170,53 @@ class RedisHub(Hub):
         if self._queue is not None:
             self._queue.put_nowait((record, (field, value)))
 
+    def claim(self, name: str, value: bytes, ttl: float) -> bool | None:
+        """``SET name value NX PX ttl``, waiting at most :attr:`timeout` (a handler thread)."""
+        milliseconds = max(1, int(ttl * 1000))
+        answer = self._command(lambda c: c.set(self.prefix + name, value, nx=True, px=milliseconds))
+        return None if answer is _UNAVAILABLE else answer is not None
+
+    def release(self, name: str) -> bool | None:
+        """``DEL name``, waiting at most :attr:`timeout` (a handler thread)."""
+        answer = self._command(lambda c: c.delete(self.prefix + name))
+        return None if answer is _UNAVAILABLE else bool(answer)
+
+    def _command(self, command: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run one Redis command from a handler thread; :data:`_UNAVAILABLE` if it cannot."""
+        from redis.exceptions import RedisError
+
+        loop = self.loop
+        if loop is None or asyncio._get_running_loop() is loop or not self._wait_until_up():
+            return _UNAVAILABLE
+        future = asyncio.run_coroutine_threadsafe(
+            asyncio.wait_for(command(self._client), self.timeout), loop
+        )
+        try:
+            return future.result(self.timeout + 1.0)
+        except (RedisError, OSError, TimeoutError, concurrent.futures.TimeoutError) as exc:
+            logger.warning("hub: the broker did not answer: %s", exc or type(exc).__name__)
+            return _UNAVAILABLE
+
+    async def claimed(self, prefix: str) -> list[tuple[bytes, float]]:
+        """SCAN the keys named ``prefix*`` with their values and time left."""
+        from redis.exceptions import RedisError
+
+        found: list[tuple[bytes, float]] = []
+        try:
+            names = [n async for n in self._client.scan_iter(self.prefix + prefix + "*", 1000)]
+            for start in range(0, len(names), 1000):
+                pipeline = self._client.pipeline(transaction=False)
+                for name in names[start : start + 1000]:
+                    pipeline.get(name)
+                    pipeline.pttl(name)
+                answers = await pipeline.execute()
+                for value, left in zip(answers[::2], answers[1::2], strict=True):
+                    if value is not None and left > 0:
+                        found.append((value, left / 1000))
+        except (RedisError, OSError) as exc:
+            logger.warning("hub: cannot read the keys %r from the broker: %s", prefix, exc)
+        return found
+
     async def recall(self, record: str) -> dict[str, bytes]:
         """HGETALL of ``skitai:<name>:<record>`` (empty when the broker does not answer)."""
         from redis.exceptions import RedisError
@@ -186,6 +235,10 @@ class RedisHub(Hub):
         if pubsub is not None:
             task = asyncio.get_running_loop().create_task(pubsub.subscribe(self.prefix + topic))
             task.add_done_callback(_ignore_failure)
+
+
+#: What :meth:`RedisHub._command` returns when the broker cannot answer.
+_UNAVAILABLE = object()
 
 
 def _ignore_failure(task: asyncio.Task[Any]) -> None:

@@ -11,10 +11,7 @@ different workers, and every delivery must succeed.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,58 +200,9 @@ def test_a_dead_worker_takes_only_its_clients(one_engine: LiveClient, events: Pa
 
 # -- two engines sharing a Redis -----------------------------------------------------------
 
-REQUIRE_REDIS = os.environ.get("CI") == "true" or os.environ.get("ATILA_STACK_REQUIRE_REDIS") == "1"
-
-
-class RedisServer:
-    """A ``redis-server`` of the test's own: a free port, no persistence, a tmp directory."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        wait_until(self._answers, what="redis-server answering PING")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        message = "redis-server is not installed (apt-get install redis-server)"
-        if REQUIRE_REDIS:
-            pytest.fail(message)
-        pytest.skip(message)
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def two_engines(redis_server: RedisServer, events: Path) -> Iterator[list[LiveClient]]:
+def two_engines(redis_server: Any, events: Path) -> Iterator[list[LiveClient]]:
     # the broker by flag for one engine, by environment variable for the other
     first = start(events, "--broker", redis_server.url)
     second = start(events, env={"SKITAI_BROKER": redis_server.url})
@@ -270,7 +218,7 @@ def timed_get(server: LiveClient, path: str, cookie: str = "") -> tuple[str, flo
 
 
 def test_two_engines_share_a_redis_and_survive_its_restart(
-    two_engines: list[LiveClient], redis_server: RedisServer, events: Path
+    two_engines: list[LiveClient], redis_server: Any, events: Path
 ) -> None:
     pids = worker_pids(two_engines, 4)
     check_push(two_engines, pids)
@@ -310,7 +258,7 @@ def test_two_engines_share_a_redis_and_survive_its_restart(
 
 
 def test_states_span_engines_sharing_a_redis(
-    redis_server: RedisServer, events: Path, two_engines: list[LiveClient]
+    redis_server: Any, events: Path, two_engines: list[LiveClient]
 ) -> None:
     """``setlu`` on one engine is ``getlu`` on every worker of the other, and on both
     after an update made while the broker was down (it restarts empty)."""

@@ -9,6 +9,7 @@ probe goes on a fresh connection until both worker pids have answered.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from secure_server import challenges, digest_header
@@ -125,3 +126,32 @@ def test_used_one_time_password_is_refused_by_every_worker(
     # (one step of drift is accepted, so a step turning now does not matter)
     assert requests.get(url, headers={"X-OTP": code}, timeout=10).status_code == 200
     probe_both_workers(lambda: requests.get(url, headers={"X-OTP": code}, timeout=10), 403)
+
+
+def test_replays_are_refused_by_another_engine_sharing_a_broker(
+    serve: Callable[..., LiveClient], redis_server: Any
+) -> None:
+    """Two engines on one Redis: what one accepted or revoked, the other refuses."""
+    first = serve(APP, "--workers", "2", "--broker", redis_server.url)
+    second = serve(APP, "--workers", "2", "--broker", redis_server.url)
+    url = first.url_for("/digest")
+    challenge = challenges(requests.get(url, timeout=10))[0]
+    header = digest_header(challenge, "app", "secret-password", "GET", "/digest")
+    assert requests.get(url, headers={"Authorization": header}, timeout=10).status_code == 200
+    replayed = second.url_for("/digest")
+    probe_both_workers(
+        lambda: requests.get(replayed, headers={"Authorization": header}, timeout=10), 401
+    )
+
+    token = requests.get(first.url_for("/ott"), timeout=10).text
+    revoked = requests.get(first.url_for("/ott/revoke"), params={"token": token}, timeout=10)
+    assert revoked.text == "revoked"
+    use = second.url_for("/ott/use")
+    probe_both_workers(lambda: requests.get(use, params={"token": token}, timeout=10), 400)
+
+    from atila.otp import generate_otp
+
+    code = generate_otp(SECUREKEY)
+    assert requests.get(first.url_for("/otp"), headers={"X-OTP": code}, timeout=10).ok
+    otp = second.url_for("/otp")
+    probe_both_workers(lambda: requests.get(otp, headers={"X-OTP": code}, timeout=10), 403)
