@@ -35,6 +35,9 @@ class BoxContext:
     securekey: str | bytes
     session_timeout: int
     now: Callable[[], float]
+    #: where ended sessions are recorded (the server's replay set, or the app's own
+    #: per-process one): a copy of an expired session's cookie is refused everywhere
+    revoked: Any = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from atila.mbox import MessageBox
 from atila.otp import OTPVerifier
 from atila.sealing import derive_key
 from atila.sessions import DEFAULT_SESSION_TIMEOUT, SessionBox
-from skitai.replay import REPLAY_ENVIRON_KEY
+from skitai.replay import REPLAY_ENVIRON_KEY, LocalReplaySet
 
 if TYPE_CHECKING:
     from atila.request import Request
@@ -69,12 +69,21 @@ class AppSecurity:
     nonce_source: str | bytes | None = None
     ott: tokens.OneTimeTokens = field(default_factory=tokens.OneTimeTokens)
     otp: OTPVerifier = field(default_factory=OTPVerifier)
+    #: sessions ended by ``session.expire()``, without a server's replay set
+    ended_sessions: LocalReplaySet = field(default_factory=LocalReplaySet)
 
 
 def replay_set(environ: dict[str, Any]) -> ReplaySet | None:
     """The server's cross-worker replay set (``environ["skitai.replay"]``), or None
     under a WSGI server without one (the per-process stores are used then)."""
     return environ.get(REPLAY_ENVIRON_KEY)
+
+
+def _ended_sessions(app: Any, environ: dict[str, Any]) -> Any:
+    """Where ``session.expire()`` records a session: the server's replay set (every
+    worker, and with a broker every host), else the app's per-process one."""
+    seen = replay_set(environ)
+    return app.security.ended_sessions if seen is None else seen
 
 
 def _require_key(app: Any, what: str) -> str | bytes:
@@ -121,6 +130,7 @@ class RequestSecurity:
             securekey=_require_key(self.app, what),
             session_timeout=int(self.app.session_timeout or DEFAULT_SESSION_TIMEOUT),
             now=time.time,
+            revoked=_ended_sessions(self.app, self.request.env),
         )
 
     @property

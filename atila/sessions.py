@@ -21,6 +21,7 @@ Cookies are ``ATLSES`` (default) and ``ATLSES_<NAME>`` (named sessions),
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from typing import Any
 
@@ -32,6 +33,8 @@ __all__ = ["DEFAULT_SESSION_TIMEOUT", "IMPENDING_RATIO", "Session", "SessionBox"
 DEFAULT_SESSION_TIMEOUT = 1200
 #: ``impending()`` is true when less than this part of the period remains.
 IMPENDING_RATIO = 0.2
+#: Namespace of ended sessions in the replay set (``atila/session/<session id>``).
+ENDED_PREFIX = b"atila/session/"
 
 
 class Session(CookieBox):
@@ -65,12 +68,21 @@ class Session(CookieBox):
         self._period = float(self.timeout)
         self._addr: str | None = None
         self._exists = False
+        #: this session's id: every cookie of one session carries it, so ending the
+        #: session (``expire``) ends every copy of its cookies
+        self._sid: str | None = None
         if payload is None:
             return
-        expires, data = payload.get("e"), payload.get("d")
+        expires, data, sid = payload.get("e"), payload.get("d"), payload.get("s")
         if not isinstance(expires, (int, float)) or expires <= now or not isinstance(data, dict):
             self._stale = True
             return
+        if isinstance(sid, str):
+            revoked = self._ctx.revoked
+            if revoked is not None and revoked.contains(ENDED_PREFIX + sid.encode()):
+                self._stale = True  # ended by expire(), maybe on another worker or host
+                return
+            self._sid = sid
         self._data = data
         self._expires = float(expires)
         period = payload.get("p")
@@ -81,7 +93,12 @@ class Session(CookieBox):
     def dump(self) -> dict[str, Any] | None:
         if not self._data:
             return None
-        return {"d": self._data, "e": self._expires, "p": self._period, "a": self._addr}
+        if self._sid is None:
+            self._sid = secrets.token_urlsafe(12)
+        return {
+            "d": self._data, "e": self._expires, "p": self._period, "a": self._addr,
+            "s": self._sid,
+        }  # fmt: skip
 
     def max_age(self) -> int | None:
         return max(0, int(self._expires - self._ctx.now()) + 1)
@@ -163,7 +180,17 @@ class Session(CookieBox):
         self._changed()
 
     def expire(self) -> None:
-        """End the session now: its data is dropped and its cookie deleted."""
+        """End the session now: its data is dropped and its cookie deleted.
+
+        Copies of its cookies taken before are refused from then on, by every
+        worker under Skitai (and every host sharing a broker), until they would
+        have expired anyway.
+        """
+        revoked, now = self._ctx.revoked, self._ctx.now()
+        if self._sid is not None and revoked is not None and self._expires > now:
+            # fail closed is moot here: a full table only means the copies live on
+            revoked.add_if_absent(ENDED_PREFIX + self._sid.encode(), self._expires - now + 1)
+        self._sid = None
         self._data = {}
         self._expires = 0.0
         self._changed()

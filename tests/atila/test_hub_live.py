@@ -176,6 +176,31 @@ def test_two_workers_push_room_and_broadcast_without_a_broker(
     check_broadcast([one_engine], pids, events, "first")
 
 
+def check_logout(servers: list[LiveClient], count: int, at_once: bool = True) -> None:
+    """A session ended on one worker: a copy of its cookie is refused by every worker
+    (``at_once`` on one host, where they share memory; across hosts the broker's
+    announcement takes a moment)."""
+    login = requests.get(servers[0].base_url + "/login/ann", timeout=10)
+    cookie = login.headers["Set-Cookie"].split(";")[0]
+    assert get(servers[-1], "/whoami", cookie).split()[1] == "ann"
+    get(servers[0], "/logout", cookie)
+    refused: set[str] = set()
+
+    def everywhere() -> bool:
+        for server in servers:
+            pid, user = get(server, "/whoami", cookie).split()
+            assert user == "None" or not at_once, f"worker {pid} still knows the session"
+            if user == "None":
+                refused.add(pid)
+        return len(refused) >= count
+
+    wait_until(everywhere, what=f"{count} workers answering")
+
+
+def test_logout_holds_on_every_worker(one_engine: LiveClient) -> None:
+    check_logout([one_engine], 2)
+
+
 def test_a_dead_worker_takes_only_its_clients(one_engine: LiveClient, events: Path) -> None:
     """Kill each original worker in turn (the relay among them): the others go on."""
     pids = worker_pids([one_engine], 2)
@@ -255,6 +280,7 @@ def test_two_engines_share_a_redis_and_survive_its_restart(
     check_push(two_engines, pids)
     check_room(two_engines, pids)
     check_broadcast(two_engines, pids, events, "after")
+    check_logout(two_engines, len(pids), at_once=False)
 
 
 def test_states_span_engines_sharing_a_redis(

@@ -43,6 +43,18 @@ def test_expire_deletes_the_session(browser: LiveClient) -> None:
     assert browser.get("/session/get", params={"key": "k"}).json()["value"] is None
 
 
+def test_a_copy_of_an_expired_session_is_refused(browser: LiveClient) -> None:
+    """Logging out ends every copy of the session's cookie, not only the browser's."""
+    response = browser.get("/session/set", params={"key": "user", "value": "hansroh"})
+    copy = _set_cookies(response)[0].split(";")[0]
+    browser.get("/session/set", params={"key": "more", "value": "1"})  # a newer cookie
+    browser.get("/session/expire")
+    stolen = browser.get("/session/get", params={"key": "user"}, headers={"Cookie": copy})
+    assert stolen.json()["value"] is None and stolen.json()["exists"] is False
+    fresh = browser.get("/session/set", params={"key": "user", "value": "again"})
+    assert fresh.json() == {"keys": ["user"]}  # a new session starts as before
+
+
 def test_named_session_has_its_own_cookie_and_path(browser: LiveClient) -> None:
     response = browser.get("/admin/login")
     (cookie,) = _set_cookies(response)

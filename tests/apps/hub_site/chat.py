@@ -57,6 +57,23 @@ def getlu(was, key):
     return f"{os.getpid()} {was.getlu(key)!r}"
 
 
+@app.route("/login/<name>")
+def login(was, name):
+    was.request.session.set("user", name)
+    return f"{os.getpid()} {name}"
+
+
+@app.route("/whoami")
+def whoami(was):
+    return f"{os.getpid()} {was.request.session.get('user')}"
+
+
+@app.route("/logout")
+def logout(was):
+    was.request.session.expire()
+    return f"{os.getpid()} bye"
+
+
 @app.on_broadcast("item:added")
 def added(was, value):
     note("chat", value)
