@@ -40,9 +40,10 @@ listener ignore new connection requests
 workers accept the handshakes already under way for a moment, then sends
 SIGTERM to each; a worker takes what is queued and closes its copy at once,
 so the listener is gone and later clients are refused within a fraction of a
-second, however long the drain takes.  (Workers ignore a terminal's SIGINT,
-which reaches the whole process group.)  A service manager
-should signal the master alone (systemd: ``KillMode=mixed``): a worker sent
+second, however long the drain takes.  (In development mode the reloader owns
+the listener and serves it on with the next server: nothing is refused there.)
+Workers ignore a terminal's SIGINT, which reaches the whole process group.  A
+service manager should signal the master alone (systemd: ``KillMode=mixed``): a worker sent
 SIGTERM at the same moment as the master may close its listener copy before
 the master has let go of its own, and a connection queued in between is reset.
 """
