@@ -38,6 +38,7 @@ from typing import Any, NoReturn
 
 from skitai.config import Config, check_name
 from skitai.reloader import take_inherited
+from skitai.server.proxy import TrustedProxies
 
 __all__ = [
     "COMMANDS",
@@ -165,6 +166,20 @@ def _port(text: str) -> int:
     return value
 
 
+def _trusted_proxies(text: str) -> str:
+    try:
+        TrustedProxies(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).partition(": ")[2]) from None
+    return text
+
+
+def _health_path(text: str) -> str:
+    if not text.startswith("/") or "?" in text:
+        raise argparse.ArgumentTypeError(f"must be a path starting with '/', not {text!r}")
+    return text
+
+
 def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParser:
     """Return the engine's argument parser, with ``extra_options`` added."""
     parser = argparse.ArgumentParser(
@@ -193,6 +208,17 @@ def build_parser(extra_options: Sequence[Option] = ()) -> argparse.ArgumentParse
     add("--user", help="user the workers switch to (the master must be root)")
     add("--certfile", help="PEM certificate (chain): serve HTTPS")
     add("--keyfile", help="PEM private key of --certfile (if not inside it)")
+    add(
+        "--forwarded-allow-ips", metavar="IPS", type=_trusted_proxies,
+        help="peers whose Forwarded/X-Forwarded-For/-Proto headers are believed "
+        "(comma-separated addresses or networks, * for all; default 127.0.0.1,::1)",
+    )  # fmt: skip
+    add(
+        "--health",
+        metavar="PATH",
+        type=_health_path,
+        help="a path the engine answers itself (200; 503 while a worker drains)",
+    )
     add(
         "--broker", metavar="URL",
         help="message broker shared by every engine of the app (redis://host:6379/0; "
@@ -225,7 +251,10 @@ def parse_args(
 def apply_flags(config: Config, namespace: argparse.Namespace) -> Config:
     """A copy of ``config`` with the engine flags parsed into ``namespace`` applied."""
     changes: dict[str, object] = {}
-    for name in ("ip", "port", "workers", "threads", "name", "user", "certfile", "keyfile"):
+    for name in (
+        "ip", "port", "workers", "threads", "name", "user", "certfile", "keyfile",
+        "forwarded_allow_ips", "health",
+    ):  # fmt: skip
         value = getattr(namespace, name)
         if value is not None:
             changes[name] = value

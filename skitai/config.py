@@ -11,6 +11,8 @@ import dataclasses
 import os
 import ssl
 
+from skitai.server.proxy import DEFAULT_FORWARDED_ALLOW_IPS, TrustedProxies
+
 #: Longest request target (URI) accepted; longer gets ``414 URI Too Long``.
 DEFAULT_MAX_URI_SIZE = 8190
 #: Largest request head (request line + headers) accepted; larger gets ``431``.
@@ -103,6 +105,13 @@ class Config:
     #: ``redis://`` URL (``skitai.run(broker=...)``, ``--broker``, ``SKITAI_BROKER``);
     #: empty: the workers of this server talk through the embedded hub
     broker: str = ""
+    #: peers (addresses, networks, ``*``) whose ``Forwarded``/``X-Forwarded-For``/
+    #: ``X-Forwarded-Proto`` headers set the client address and scheme
+    #: (:mod:`skitai.server.proxy`)
+    forwarded_allow_ips: str = DEFAULT_FORWARDED_ALLOW_IPS
+    #: a path the engine answers itself for load balancers: 200, or 503 while the
+    #: worker drains (empty: none)
+    health: str = ""
     #: PEM certificate chain: set, the server speaks HTTPS (and WSS) only
     certfile: str = ""
     #: PEM private key of ``certfile`` (empty: the key is in ``certfile``)
@@ -110,6 +119,9 @@ class Config:
 
     def __post_init__(self) -> None:
         check_name(self.name)
+        TrustedProxies(self.forwarded_allow_ips)  # a bad entry fails here, not in each worker
+        if self.health and not self.health.startswith("/"):
+            raise ValueError(f"health must be a path starting with '/', not {self.health!r}")
         if not self.var_dir:
             self.var_dir = os.path.join(os.path.expanduser("~"), ".skitai", self.name)
 

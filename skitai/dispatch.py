@@ -15,6 +15,7 @@ from urllib.parse import quote
 from .config import Config
 from .mounts import Mount, MountTable
 from .server.exchange import Exchange
+from .server.proxy import TrustedProxies
 from .server.threads import HandlerPool
 from .server.wsgi import WSGIContainer, split_path
 from .static import StaticResponse, fs_path
@@ -39,6 +40,8 @@ class MountDispatcher:
         self.mounts = mounts
         self.pool = pool
         self.container = WSGIContainer(config.workers > 1, extra_environ, pool.submit)
+        self.proxies = TrustedProxies(config.forwarded_allow_ips)
+        self._health = config.health.encode("latin-1") if config.health else None
         self._limits = {
             mount.point: int(getattr(mount.pref, "max_client_body_size", 0) or 0)
             for mount in mounts
@@ -56,6 +59,12 @@ class MountDispatcher:
 
     def dispatch(self, exchange: Exchange) -> None:
         """Answer ``exchange`` (event loop)."""
+        if exchange.path == self._health:
+            self._answer_health(exchange)
+            return
+        client, scheme = self.proxies.resolve(exchange.client[0], exchange.headers)
+        if client is not None or scheme is not None:
+            exchange.forwarded(client, scheme)
         if not exchange.path.startswith(b"/"):
             if exchange.path == b"*" and exchange.method == "OPTIONS":
                 exchange.respond(
@@ -75,6 +84,15 @@ class MountDispatcher:
             )
         else:
             self._serve_static(exchange, mount, path)
+
+    @staticmethod
+    def _answer_health(exchange: Exchange) -> None:
+        """The load balancer's probe: 503 once this worker drains, so it stops sending."""
+        headers = [_TEXT, ("Cache-Control", "no-store")]
+        if exchange.protocol.draining:
+            exchange.respond("503 Service Unavailable", headers, b"draining\n")
+        else:
+            exchange.respond("200 OK", headers, b"ok\n")
 
     def _serve_static(self, exchange: Exchange, mount: Mount, path: str) -> None:
         assert mount.static is not None

@@ -111,6 +111,8 @@ class Exchange:
         "_queued_cond",
         "websocket_request",
         "websocket",
+        "_forwarded_client",
+        "_forwarded_scheme",
     )
 
     def __init__(
@@ -156,6 +158,16 @@ class Exchange:
         self.websocket_request = False
         #: the WebSocket the application accepted (``environ["skitai.websocket"]``)
         self.websocket: WebSocket | None = None
+        self._forwarded_client: tuple[str, int] | None = None
+        self._forwarded_scheme: str | None = None
+
+    def forwarded(self, client: str | None, scheme: str | None) -> None:
+        """A trusted proxy says who the client is and which scheme it spoke
+        (:mod:`skitai.server.proxy`): :attr:`client` and :attr:`scheme` follow."""
+        if client is not None:
+            self._forwarded_client = (client, 0)  # the client's port is not forwarded
+        if scheme is not None:
+            self._forwarded_scheme = scheme
 
     # -- request helpers ---------------------------------------------------------
     def header(self, name: bytes) -> bytes | None:
@@ -167,8 +179,8 @@ class Exchange:
 
     @property
     def client(self) -> tuple[str, int]:
-        """The peer's (address, port)."""
-        return self.protocol.peer
+        """The client's (address, port): the peer's, or what a trusted proxy forwarded."""
+        return self._forwarded_client or self.protocol.peer
 
     @property
     def server(self) -> tuple[str, int]:
@@ -177,8 +189,8 @@ class Exchange:
 
     @property
     def scheme(self) -> str:
-        """``http`` or ``https``."""
-        return self.protocol.scheme
+        """``http`` or ``https`` (as the client spoke it, when a trusted proxy says so)."""
+        return self._forwarded_scheme or self.protocol.scheme
 
     @property
     def closed(self) -> bool:
