@@ -50,7 +50,14 @@ __version__ = "0.1.0"
 engine = Engine()
 
 
-def mount(point: str, target: Any, *args: Any, name: Any = None, pref: Any = None) -> Any:
+def mount(
+    point: str,
+    target: Any,
+    *args: Any,
+    name: Any = None,
+    pref: Any = None,
+    interface: str = "auto",
+) -> Any:
     """Mount ``target`` at URL prefix ``point`` (spec: "Simple App", "Runtime App Preference").
 
     ``target`` is a WSGI callable (an Atila app or any other), a module or
@@ -59,8 +66,13 @@ def mount(point: str, target: Any, *args: Any, name: Any = None, pref: Any = Non
     directory of static files.  After the target come, in any order, the app
     name and the preference: ``mount("/", app, "app", pref)``,
     ``mount("/", app, pref)``, ``mount("/", pwa, pref, name="myapp")``.
+
+    An app may be WSGI or ASGI 3 (Starlette, FastAPI, Django's ``asgi.py``):
+    the engine tells them apart (an ``async def __call__(scope, receive,
+    send)`` is ASGI; docs/asgi.md); ``interface="asgi"`` or ``"wsgi"`` says
+    which it is when the signature cannot.
     """
-    return engine.mount(point, target, *args, name=name, pref=pref)
+    return engine.mount(point, target, *args, name=name, pref=pref, interface=interface)
 
 
 def preference(**attributes: Any) -> Preference:

@@ -1,4 +1,5 @@
-"""Routes each request to its mount: a WSGI app on a handler thread, or static files.
+"""Routes each request to its mount: a WSGI app on a handler thread, an ASGI app on
+the event loop, or static files.
 
 ``MountDispatcher`` implements :class:`skitai.server.state.Dispatcher` over a
 frozen :class:`~skitai.mounts.MountTable`.  Static files are answered on the
@@ -14,6 +15,9 @@ from urllib.parse import quote
 
 from .config import Config
 from .mounts import Mount, MountTable
+from .server.asgi import ASGIContainer
+from .server.asgi_common import extension_from_environ
+from .server.asgi_lifespan import Lifespans
 from .server.exchange import Exchange
 from .server.proxy import TrustedProxies
 from .server.threads import HandlerPool
@@ -40,6 +44,10 @@ class MountDispatcher:
         self.mounts = mounts
         self.pool = pool
         self.container = WSGIContainer(config.workers > 1, extra_environ, pool.submit)
+        self.asgi = ASGIContainer(
+            extension_from_environ(extra_environ or {}), pool.submit, config.devel
+        )
+        self.lifespans = Lifespans(self._asgi_apps())
         self.proxies = TrustedProxies(config.forwarded_allow_ips)
         self._health = config.health.encode("latin-1") if config.health else None
         self._limits = {
@@ -77,6 +85,8 @@ class MountDispatcher:
         mount = self.mounts.resolve(path)
         if mount is None:
             exchange.respond("404 Not Found", [_TEXT], _NOT_FOUND)
+        elif mount.interface == "asgi":
+            self.asgi.call(exchange, mount.app, "" if mount.point == "/" else mount.point, path)
         elif mount.app is not None:
             script_name = "" if mount.point == "/" else mount.point
             self.pool.submit(
@@ -84,6 +94,23 @@ class MountDispatcher:
             )
         else:
             self._serve_static(exchange, mount, path)
+
+    def _asgi_apps(self) -> list[tuple[str, Any, dict[str, Any]]]:
+        """(label, app, lifespan state) of each distinct ASGI app, in mount order."""
+        apps: dict[int, tuple[str, Any, dict[str, Any]]] = {}
+        for mount in self.mounts:
+            if mount.interface == "asgi" and id(mount.app) not in apps:
+                label = f"{mount.name} at {mount.point}"
+                apps[id(mount.app)] = (label, mount.app, self.asgi.state_of(mount.app))
+        return list(apps.values())
+
+    async def startup(self) -> None:
+        """Run the ASGI apps' lifespan startup (the worker's loop, before it serves)."""
+        await self.lifespans.startup()
+
+    async def shutdown(self) -> None:
+        """Run the ASGI apps' lifespan shutdown (after the worker drained)."""
+        await self.lifespans.shutdown(self.config.graceful_timeout)
 
     @staticmethod
     def _answer_health(exchange: Exchange) -> None:

@@ -68,11 +68,18 @@ class Engine:
         self.state_keys = normalize_keys([*self.state_keys, *keys])
 
     def mount(
-        self, point: str, target: Any, *args: Any, name: Any = None, pref: Any = None
+        self,
+        point: str,
+        target: Any,
+        *args: Any,
+        name: Any = None,
+        pref: Any = None,
+        interface: str = "auto",
     ) -> Mount | list[Mount]:
         """Mount ``target`` at URL prefix ``point`` (see :func:`skitai.mount`)."""
         name, pref = normalize_mount_args(target, *args, name=name, pref=pref)
-        return self.mounts.add(point, target, name, pref, base_dir=self.base_dir or script_dir())
+        base_dir = self.base_dir or script_dir()
+        return self.mounts.add(point, target, name, pref, base_dir=base_dir, interface=interface)
 
     def run(self, **options: Any) -> int:
         """Parse the command line over ``options`` and serve or run a daemon command.

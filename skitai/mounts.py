@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from skitai.interfaces import Interface, asgi3, detect_interface
 from skitai.mount_targets import (
     Loaded,
     MountError,
@@ -106,11 +107,13 @@ def normalize_mount_args(
 
 @dataclass(eq=False)
 class Mount:
-    """One mount point serving either a WSGI app or a static directory.
+    """One mount point serving either an app (WSGI or ASGI) or a static directory.
 
     ``point`` is normalised by :func:`normalize_point`.  Exactly one of
     ``app`` and ``static`` is set.  ``pref`` is the preference the mount was
     made with (``None`` when none was given and no ``__config__`` hook ran).
+    ``interface`` says how the engine calls ``app`` (:mod:`skitai.interfaces`):
+    ``"wsgi"`` on a handler thread, ``"asgi"`` (an ASGI 3 callable) on the loop.
     """
 
     point: str
@@ -118,6 +121,7 @@ class Mount:
     static: StaticFiles | None
     name: str
     pref: Preference | None = None
+    interface: Interface = "wsgi"
     _prefix: str = field(init=False, repr=False)
     _cut: int = field(init=False, repr=False)
     _route: Callable[[str], bool] | None = field(init=False, repr=False)
@@ -207,12 +211,16 @@ class MountTable:
         pref: Preference | None = None,
         *,
         base_dir: str | None = None,
+        interface: str = "auto",
     ) -> Mount | list[Mount]:
         """Mount ``target`` at ``point`` and return the new mount(s).
 
         ``target`` is one of:
 
-        * a WSGI callable (an Atila app or any other);
+        * a WSGI callable (an Atila app or any other) or an ASGI callable
+          (Starlette, FastAPI, Django's ``ASGIHandler``): told apart by
+          :func:`skitai.interfaces.detect_interface`, unless ``interface``
+          (``"wsgi"`` or ``"asgi"``) says which it is;
         * a module or package: its attribute ``name`` when it has one, else
           ``app`` or ``application``, else (a package) the same attributes of
           its ``wsgi`` submodule;
@@ -252,7 +260,7 @@ class MountTable:
         point = normalize_point(point)
         name, pref = normalize_mount_args(target, name, pref)
         base = os.path.abspath(os.path.expanduser(base_dir or os.getcwd()))
-        added = [self._append(_build_mount(point, target, name, pref, base))]
+        added = [self._append(_build_mount(point, target, name, pref, base, interface))]
         if added[0].static is not None and pref is not None:
             self._lend_pref(added[0], pref)
         configured = added[0].pref
@@ -337,7 +345,7 @@ class MountTable:
 
 
 def _build_mount(
-    point: str, target: Any, name: str | None, pref: Preference | None, base: str
+    point: str, target: Any, name: str | None, pref: Preference | None, base: str, interface: str
 ) -> Mount:
     """Turn ``target`` into the main mount of :meth:`MountTable.add`."""
     if isinstance(target, str):
@@ -345,7 +353,7 @@ def _build_mount(
     elif isinstance(target, ModuleType):
         loaded = Loaded(module_label(target.__name__), module=target)
     elif callable(target):
-        return _app_mount(point, target, name or callable_label(target), pref, None)
+        return _app_mount(point, target, name or callable_label(target), pref, None, interface)
     else:
         raise MountError(
             f"cannot mount {describe(target)} at {point}: expected a WSGI callable, a module, "
@@ -358,20 +366,28 @@ def _build_mount(
     pref = _run_config_hooks(loaded.module, pref)
     app, name_was_attribute = _app_from_module(loaded.module, loaded.attr, name)
     label = name if name is not None and not name_was_attribute else loaded.label
-    return _app_mount(point, app, label, pref, loaded.module)
+    return _app_mount(point, app, label, pref, loaded.module, interface)
 
 
 def _app_mount(
-    point: str, app: WSGIApp, name: str, pref: Preference | None, module: ModuleType | None
+    point: str,
+    app: WSGIApp,
+    name: str,
+    pref: Preference | None,
+    module: ModuleType | None,
+    interface: str,
 ) -> Mount:
     """Show the app to its mount-target handler, run the preference's package hooks,
-    hand the preference to a configurable app, make the mount."""
+    hand the preference to a configurable app, tell WSGI from ASGI, make the mount."""
     app = adopt(point, app, module)
     if pref is not None:
         pref.run_package_configs()
         if isinstance(app, ConfigurableApp):
             app.apply_preference(pref)
-    return Mount(point, app, None, name, pref)
+    kind = detect_interface(app, interface)
+    if kind == "asgi":
+        app = asgi3(app)
+    return Mount(point, app, None, name, pref, kind)
 
 
 def _run_config_hooks(module: ModuleType, pref: Preference | None) -> Preference | None:

@@ -1,12 +1,14 @@
 """The typed contract between the engine and the applications it mounts.
 
-The engine talks to applications only through PEP 3333 WSGI callables plus the
-optional hooks described here; it never inspects an application's class.
+The engine talks to applications only through PEP 3333 WSGI callables or ASGI 3
+callables plus the optional hooks described here; it never inspects an
+application's class beyond telling the two interfaces apart
+(:mod:`skitai.interfaces`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
@@ -14,6 +16,13 @@ Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 StartResponse = Callable[..., Callable[[bytes], None]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+#: ASGI 3 (https://asgi.readthedocs.io/en/latest/specs/main.html), as Starlette spells it.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 @runtime_checkable

@@ -56,6 +56,7 @@ from typing import Any, NoReturn
 
 from skitai.config import Config
 from skitai.listener import create_listener, refuse_new_connections
+from skitai.server.asgi_lifespan import APP_START_FAILED
 
 __all__ = [
     "FAST_EXIT_SECONDS",
@@ -379,6 +380,13 @@ class Supervisor:
             return
         logger.warning("worker %d (pid %d) exited unexpectedly: %s", worker.index, worker.pid, how)
         if self._stopping:
+            return
+        refused = os.waitstatus_to_exitcode(status) == APP_START_FAILED
+        if refused and not any(other.ready for other in self._workers.values()):
+            # An app refused to start (its reason is above) and no worker serves: a new
+            # one would refuse too.  (While others serve, a rolling restart goes on.)
+            print("skitai: an app refused to start; stopping", file=sys.stderr, flush=True)
+            self._stop(1, "an app refused to start")
             return
         if self._is_crash_loop(worker):
             self._give_up(worker, how)

@@ -1,13 +1,15 @@
-"""Request bodies: received on the event loop, read by handler threads.
+"""Request bodies: received on the event loop, read by handler threads or ASGI apps.
 
 A body is fed by the protocol (``feed``/``feed_eof``/``abort``, loop side) and
-read through the PEP 3333 ``wsgi.input`` interface (thread side).  Bodies up to
+read through the PEP 3333 ``wsgi.input`` interface (thread side) or, by the
+ASGI container, with :meth:`RequestBody.next_chunk` (loop side).  Bodies up to
 ``Config.body_buffer_size`` are complete before the application is called; a
 larger body streams, with reading paused while the unread buffer is full.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 
@@ -27,6 +29,7 @@ class RequestBody:
         "_on_drained",
         "_paused",
         "_read_timeout",
+        "_waiter",
         "received",
     )
 
@@ -45,6 +48,8 @@ class RequestBody:
         self._on_drained = on_drained
         self._paused = False
         self._read_timeout = read_timeout
+        #: an ASGI receive() waiting on the loop for data (next_chunk)
+        self._waiter: asyncio.Future[None] | None = None
         #: total bytes received so far (loop side)
         self.received = 0
 
@@ -68,6 +73,7 @@ class RequestBody:
             self._cond.notify()
             if self._buffered >= self._high_water:
                 self._paused = True
+            self._wake()
             return self._paused
 
     def feed_eof(self) -> None:
@@ -77,6 +83,7 @@ class RequestBody:
                 return
             self._complete = True
             self._cond.notify_all()
+        self._wake()
 
     def abort(self, error: BaseException) -> None:
         """Make pending and future reads raise ``error`` (client gone, timeout)."""
@@ -84,6 +91,40 @@ class RequestBody:
             if not self._complete:
                 self._error = error
             self._cond.notify_all()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    @property
+    def exhausted(self) -> bool:
+        """True once everything was received and read (loop side)."""
+        return self._complete and not self._chunks
+
+    async def next_chunk(self) -> bytes:
+        """Loop side (ASGI ``receive``): what is buffered, waiting until something is.
+
+        Returns ``b""`` at the end of the body; raises the error given to
+        :meth:`abort` (client gone, body too large, timeout).  Reading frees
+        buffer space, so the protocol resumes reading the socket: the client
+        sends only as fast as the application asks (back-pressure).
+        """
+        while not self._chunks and not self._complete:
+            if self._error is not None:
+                raise self._error
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        if not self._chunks:
+            return b""
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._consumed(len(data))
+        return data
 
     def take_all(self) -> bytes:
         """Return and consume everything buffered (loop side, complete bodies)."""

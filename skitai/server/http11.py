@@ -64,6 +64,7 @@ class HttpProtocol(asyncio.Protocol):
         self.writable = threading.Event()
         self.writable.set()
         self._drain_waiter: asyncio.Future[None] | None = None
+        self._lost_waiter: asyncio.Future[None] | None = None
         self.lost = False
         #: close once the exchanges in the pipeline are answered
         self.closing = False
@@ -134,6 +135,8 @@ class HttpProtocol(asyncio.Protocol):
         self.writable.set()
         if self._drain_waiter is not None and not self._drain_waiter.done():
             self._drain_waiter.set_result(None)
+        if self._lost_waiter is not None and not self._lost_waiter.done():
+            self._lost_waiter.set_result(None)
         error = ClientDisconnected("client disconnected")
         for exchange in self.pipeline:
             exchange.wake_writers()
@@ -159,6 +162,14 @@ class HttpProtocol(asyncio.Protocol):
             return
         self._drain_waiter = self.loop.create_future()
         await self._drain_waiter
+
+    def wait_lost(self) -> asyncio.Future[None]:
+        """A future done once the connection is lost (an ASGI ``http.disconnect``)."""
+        if self._lost_waiter is None:
+            self._lost_waiter = self.loop.create_future()
+            if self.lost:
+                self._lost_waiter.set_result(None)
+        return self._lost_waiter
 
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.websocket is not None:

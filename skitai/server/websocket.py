@@ -531,6 +531,14 @@ class WebSocket:
         """The transport drained its output (``resume_writing``): read again if we can."""
         self._resume_reading()
 
+    def pause_reading(self) -> None:
+        """Read no more from the client (its consumer is behind: the ASGI container)."""
+        self._pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read again after :meth:`pause_reading`, unless the client is itself slow to read."""
+        self._resume_reading()
+
     def _resume_reading(self) -> None:
         transport = self._protocol.transport
         with self._jobs_lock:

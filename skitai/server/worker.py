@@ -13,9 +13,11 @@ import logging
 import signal
 import socket
 import ssl
+import sys
 from collections.abc import Callable
 
 from ..config import Config
+from .asgi_lifespan import APP_START_FAILED, LifespanFailed
 from .draining import drain, settle
 from .http11 import HttpProtocol
 from .state import Dispatcher, ServerState
@@ -39,7 +41,11 @@ def serve_worker(
 
     ``make_dispatcher(config, pool)`` builds the request dispatcher once the
     worker's handler pool exists; ``on_ready()`` is called once connections
-    are accepted (the supervisor's readiness report).
+    are accepted (the supervisor's readiness report).  A dispatcher may have
+    ``async startup()`` and ``async shutdown()`` (ASGI lifespan): awaited
+    before accepting and after the drain.  When startup raises
+    :class:`~skitai.server.asgi_lifespan.LifespanFailed`, the worker says why on
+    stderr and exits with :data:`~skitai.server.asgi_lifespan.APP_START_FAILED`.
     """
     runner = uvloop.run if uvloop is not None else asyncio.run
     runner(_serve(config, sock, make_dispatcher, on_ready))
@@ -54,6 +60,14 @@ async def _serve(
     loop = asyncio.get_running_loop()
     pool = HandlerPool(config.threads)
     dispatcher = make_dispatcher(config, pool)  # type: ignore[operator]
+    startup = getattr(dispatcher, "startup", None)
+    if startup is not None:
+        try:
+            await startup()
+        except LifespanFailed as exc:
+            pool.shutdown(0)
+            print(f"skitai: an ASGI app failed to start: {exc}", file=sys.stderr, flush=True)
+            raise SystemExit(APP_START_FAILED) from exc
     state = ServerState(config, loop, dispatcher)
     ssl_context = config.ssl_context()
     server = await loop.create_server(
@@ -86,6 +100,9 @@ async def _serve(
         await asyncio.wait(adopting, timeout=config.header_timeout)
     await drain(state, config.graceful_timeout)
     state.stop()
+    shutdown = getattr(dispatcher, "shutdown", None)
+    if shutdown is not None:
+        await shutdown()
     await loop.run_in_executor(None, pool.shutdown, 1.0)
 
 

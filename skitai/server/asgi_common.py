@@ -1,0 +1,78 @@
+"""What the ASGI container's HTTP and WebSocket sides share: versions, checks, names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+#: ``scope["asgi"]`` (shared by every scope: read it, never change it).
+ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
+#: Key of ``scope["extensions"]`` holding the engine's services: a dict with the
+#: WSGI environ's ``skitai.*`` keys without their prefix (``context``, ``states``,
+#: ``replay``, ``hub``, ``corequests``, ``devel``), shared by the worker's requests.
+EXTENSION = "skitai"
+_ENVIRON_PREFIX = "skitai."
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_UNSAFE_VALUE = re.compile(rb"[\r\n\x00]")
+TEXT_PLAIN = ("Content-Type", "text/plain; charset=utf-8")
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+#: ``http.response.start`` status -> status line; the statuses an app may send.
+STATUS_LINES = {code: f"{code} {_PHRASES.get(code, 'Status')}" for code in range(200, 600)}
+
+
+class ASGIProtocolError(RuntimeError):
+    """Raised in an application that sent a message the ASGI protocol does not allow now."""
+
+
+def app_name(app: object) -> str:
+    """A name for ``app`` in log lines."""
+    return getattr(app, "__qualname__", None) or type(app).__qualname__
+
+
+def extension_from_environ(extra_environ: Mapping[str, Any]) -> dict[str, Any]:
+    """``scope["extensions"]["skitai"]`` from the container's ``skitai.*`` environ keys."""
+    return {
+        key[len(_ENVIRON_PREFIX) :]: value
+        for key, value in extra_environ.items()
+        if key.startswith(_ENVIRON_PREFIX)
+    }
+
+
+def response_headers(headers: Iterable[Any]) -> tuple[list[tuple[str, str]], int | None]:
+    """Check an ASGI header list; return it as ``(str, str)`` pairs and a declared length.
+
+    Names must be tokens and values free of CR, LF and NUL (no response
+    splitting); both bytes.  Raises :class:`ASGIProtocolError` otherwise.
+    """
+    out: list[tuple[str, str]] = []
+    declared: int | None = None
+    for item in headers:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise ASGIProtocolError(f"an ASGI header is a (name, value) pair: {item!r}") from None
+        if type(name) is not bytes or type(value) is not bytes:
+            raise ASGIProtocolError(f"ASGI header names and values are bytes: {item!r}")
+        if _TOKEN.match(name) is None or _UNSAFE_VALUE.search(value) is not None:
+            raise ASGIProtocolError(f"invalid ASGI response header {item!r}")
+        if name.lower() == b"content-length":
+            if not value.strip().isdigit() or (declared is not None and declared != int(value)):
+                raise ASGIProtocolError(f"invalid Content-Length {value!r}")
+            declared = int(value)
+        out.append((name.decode("latin-1"), value.decode("latin-1")))
+    return out, declared
+
+
+__all__ = [
+    "ASGIProtocolError",
+    "ASGI_VERSION",
+    "EXTENSION",
+    "STATUS_LINES",
+    "TEXT_PLAIN",
+    "app_name",
+    "extension_from_environ",
+    "response_headers",
+]
