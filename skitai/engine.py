@@ -30,7 +30,7 @@ from .context import CONTEXT_ENVIRON_KEY
 from .corequests import ENVIRON_KEY as COREQUESTS_ENVIRON_KEY
 from .corequests import Corequests
 from .dispatch import MountDispatcher
-from .hub import HUB_ENVIRON_KEY, HubPlan
+from .hub import HUB_ENVIRON_KEY, HubPlan, check_broker
 from .hub.replay import SharedReplay
 from .hub.states import SharedStates
 from .lifespan import build_context, start_apps, stop_apps
@@ -95,6 +95,11 @@ class Engine:
         """Serve in the foreground until SIGTERM/SIGINT; return the exit code."""
         configure_logging(config)
         self.mounts.freeze()
+        try:  # before listening: a server that cannot run never accepts a connection
+            check_broker(config.broker)
+        except ValueError as exc:
+            print(f"skitai: {exc}", file=sys.stderr)
+            return 1
         try:
             config.ssl_context()  # a bad certificate fails here, not in every worker
         except (OSError, ssl.SSLError) as exc:

@@ -20,7 +20,18 @@ from __future__ import annotations
 
 from .base import DEFAULT_GRACE, DEFAULT_TIMEOUT, HUB_ENVIRON_KEY, Hub, node_id
 
-__all__ = ["DEFAULT_GRACE", "DEFAULT_TIMEOUT", "HUB_ENVIRON_KEY", "Hub", "HubPlan", "node_id"]
+__all__ = [
+    "DEFAULT_GRACE", "DEFAULT_TIMEOUT", "HUB_ENVIRON_KEY", "Hub", "HubPlan", "check_broker",
+    "node_id",
+]  # fmt: skip
+
+
+def check_broker(broker: str) -> None:
+    """``ValueError`` unless ``broker`` is empty (the embedded hub) or a usable Redis URL."""
+    if broker:
+        from .redis import check_broker_url
+
+        check_broker_url(broker)
 
 
 class HubPlan:
@@ -36,11 +47,8 @@ class HubPlan:
         self.broker = broker
         self.namespace = namespace
         self._socket = None
-        if broker:
-            from .redis import check_broker_url
-
-            check_broker_url(broker)
-        else:
+        check_broker(broker)
+        if not broker:
             from .embedded import EmbeddedHubSocket
 
             self._socket = EmbeddedHubSocket()

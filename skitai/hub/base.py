@@ -142,7 +142,7 @@ class Hub:
         first = topic not in self._subscribers
         self._subscribers.setdefault(topic, []).append((callback, blocking))
         if first and self.loop is not None:
-            self._call_on_loop(self._subscribe_if_up, topic)
+            self._call_on_loop(self._subscribe_remote, topic)
 
     def provide(self, service: str, handler: Service) -> None:
         """Answer :meth:`request` calls for ``service`` with ``handler(data)`` (on the loop)."""
@@ -312,6 +312,8 @@ class Hub:
         raise NotImplementedError
 
     def _subscribe_remote(self, topic: str) -> None:
+        """Subscribe to ``topic`` on the current connection, if any (else the next
+        connection subscribes to every topic)."""
         raise NotImplementedError
 
     async def _run(self) -> None:
@@ -363,10 +365,6 @@ class Hub:
         deadline = time.monotonic() + self.grace
         for topic, payload in reversed(items):
             self._outbox.appendleft((deadline, topic, payload))
-
-    def _subscribe_if_up(self, topic: str) -> None:
-        if self._up:
-            self._subscribe_remote(topic)
 
     def _call_on_loop(self, func: Callable[..., None], *args: Any) -> None:
         loop = self.loop

@@ -15,10 +15,14 @@ and forwards frames; the others wait for the lock in a thread:
   the relay had read but not forwarded yet; the others reconnect at once.
 
 Frames are length-prefixed: ``!I`` size, then an operation byte (``S``
-subscribe, ``U`` unsubscribe, ``P`` publish, ``N`` nobody subscribes), ``!H``
-topic size, the topic and the payload.  The relay forwards a publish frame
-as it came to every other connection subscribed to its topic, each over one
-stream, so messages from one sender arrive in order.
+subscribe, ``U`` unsubscribe, ``P`` publish, ``N`` nobody subscribes, ``H``
+hello and ``W`` welcome), ``!H`` topic size, the topic and the payload.  A
+worker sends its subscriptions then ``H``; the relay answers ``W`` once it
+got that far, and only then does the worker count as connected (until then,
+and while no relay accepts, its messages wait in the hub's outbox).  The
+relay forwards a publish frame as it came to every other connection
+subscribed to its topic, each over one stream, so messages from one sender
+arrive in order.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ logger = logging.getLogger("skitai.hub")
 _SIZE = struct.Struct("!I")
 _TOPIC = struct.Struct("!cH")
 _SUBSCRIBE, _UNSUBSCRIBE, _PUBLISH, _NOBODY = b"S", b"U", b"P", b"N"
+_HELLO, _WELCOME = b"H", b"W"
 #: Largest frame accepted (a WebSocket message is at most 1 MiB by default).
 MAX_FRAME = 64 << 20
 #: Output a relay lets pile up for one slow worker before it cuts that worker off.
@@ -132,7 +137,7 @@ class EmbeddedHub(Hub):
             self._writer = writer
             for topic in self.topics:
                 writer.write(frame(_SUBSCRIBE, topic))
-            self._connected()
+            writer.write(frame(_HELLO, ""))  # connected once the relay answers it
             try:
                 await self._read(reader)
                 reason: object = "the relay closed the connection"
@@ -150,9 +155,11 @@ class EmbeddedHub(Hub):
                 self._receive(topic, payload)
             elif op == _NOBODY:
                 self._undeliverable(topic, payload)
+            elif op == _WELCOME:
+                self._connected()
 
     def _send(self, topic: str, payload: bytes) -> None:
-        if self._writer is not None:
+        if self._writer is not None and self.connected:
             self._writer.write(frame(_PUBLISH, topic, payload))
 
     def _subscribe_remote(self, topic: str) -> None:
@@ -207,6 +214,8 @@ class _Relay:
                 elif op == _UNSUBSCRIBE:
                     topics.discard(topic)
                     self._drop(writer, topic)
+                elif op == _HELLO:
+                    writer.write(frame(_WELCOME, ""))
         except (OSError, asyncio.IncompleteReadError, ValueError):
             pass  # the worker went away (or spoke nonsense): forget it
         except asyncio.CancelledError:
