@@ -197,6 +197,22 @@ def check_logout(servers: list[LiveClient], count: int, at_once: bool = True) ->
     wait_until(everywhere, what=f"{count} workers answering")
 
 
+def test_a_rolling_restart_keeps_the_application_whole(one_engine: LiveClient) -> None:
+    """SIGHUP replaces every worker, the relay among them: the new ones are one application."""
+    old = worker_pids([one_engine], 2)
+    assert one_engine.process is not None
+    os.kill(one_engine.process.pid, signal.SIGHUP)  # the master
+    new: set[str] = set()
+    wait_until(
+        lambda: new.update(get(one_engine, "/pid") for _ in range(4)) or len(new - old) >= 2,
+        what="two new workers answering",
+    )
+    pids = new - old
+    assert len(pids) == 2
+    check_push([one_engine], pids)
+    check_room([one_engine], pids)
+
+
 def test_logout_holds_on_every_worker(one_engine: LiveClient) -> None:
     check_logout([one_engine], 2)
 
