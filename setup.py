@@ -27,6 +27,8 @@ TEST_REQUIRES = [
     "psycopg2-binary",
     "gunicorn",
     "websockets>=13",  # a real WebSocket client for the tests
+    "starlette",  # ASGI apps mounted beside WSGI ones (tests/skitai/test_asgi_live.py)
+    "fastapi",
     "redis>=5",  # the hub tests run two engines over a Redis of their own
     *TEMPLATE_REQUIRES,
     "ruff",

@@ -4,8 +4,9 @@
 the limits of :mod:`skitai.config` (414, 431, 413, 408; chunk extensions and
 trailers through :mod:`skitai.server.limits`), answers a body cut short by the
 client's close with 400 at once, refuses ambiguous framing (RFC 9112 §6,
-request smuggling) with 400 and a closed connection, keeps pipelined requests in order, and hands each complete request head to
-the server's dispatcher as an :class:`~skitai.server.exchange.Exchange`.
+request smuggling) with 400 and a closed connection, keeps pipelined requests in
+order, and hands each complete request head to the server's dispatcher as an
+:class:`~skitai.server.exchange.Exchange`.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class HttpProtocol(asyncio.Protocol):
         self.writable.set()
         self._drain_waiter: asyncio.Future[None] | None = None
         self._lost_waiter: asyncio.Future[None] | None = None
+        self._client_eof = False
         self.lost = False
         #: close once the exchanges in the pipeline are answered
         self.closing = False
@@ -164,10 +166,11 @@ class HttpProtocol(asyncio.Protocol):
         await self._drain_waiter
 
     def wait_lost(self) -> asyncio.Future[None]:
-        """A future done once the connection is lost (an ASGI ``http.disconnect``)."""
+        """A future done once the client closed its side or the connection is lost
+        (an ASGI ``http.disconnect``; what is pending may still be answered)."""
         if self._lost_waiter is None:
             self._lost_waiter = self.loop.create_future()
-            if self.lost:
+            if self.lost or self._client_eof:
                 self._lost_waiter.set_result(None)
         return self._lost_waiter
 
@@ -228,6 +231,9 @@ class HttpProtocol(asyncio.Protocol):
             return None  # close: connection_lost tells the WebSocket (1006 without a close)
         self.closing = True
         self._in_head = False  # a head cut short is never answered: nothing to wait for
+        self._client_eof = True
+        if self._lost_waiter is not None and not self._lost_waiter.done():
+            self._lost_waiter.set_result(None)  # an ASGI app hears http.disconnect (as uvicorn's)
         receiving = self._receiving
         if receiving is not None and receiving.body is not None:
             # The body ended early (half-close or close): say so now, never
