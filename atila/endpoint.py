@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from atila.annotations import TypedParameters, typed_parameters
 from atila.hooks import Hook, run_autoruns
 from atila.parameters import HandlerSignature, Inspection, bind_arguments, bind_merged, merge_args
 
@@ -52,20 +53,28 @@ class Endpoint:
     inspections: list[Inspection] = field(default_factory=list)
     #: the ``@app.inspect`` arguments, for ``expose_spec``
     rules: list[dict[str, Any]] = field(default_factory=list)
+    #: ``(scope, rules)`` of each ``@app.inspect`` as given, for the OpenAPI document
+    inspected: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     before: list[Hook] = field(default_factory=list)
     after: list[Hook] = field(default_factory=list)
     #: ``(rank, guard(was))`` permission checks (see atila.permissions), run first
     guards: list[tuple[int, Hook]] = field(default_factory=list)
+    #: converters of the annotated parameters (``limit: int``), None without any
+    typed: TypedParameters | None = None
 
     @classmethod
     def of(cls, func: Callable[..., Any]) -> Endpoint:
-        """Introspect ``func`` (once)."""
-        return cls(func, HandlerSignature.from_function(func))
+        """Introspect ``func`` (once): its signature and its parameters' annotations."""
+        signature = HandlerSignature.from_function(func)
+        return cls(
+            func, signature, typed=typed_parameters(func, signature.names, signature.defaults)
+        )
 
     def add_inspection(self, inspection: Inspection, rules: dict[str, Any]) -> None:
         """Attach one ``@app.inspect``; decorators run bottom-up, so keep source order."""
         self.inspections.insert(0, inspection)
         self.rules.insert(0, describe_rules(inspection.scope, rules))
+        self.inspected.insert(0, (inspection.scope, rules))
 
     def invoke(self, was: Any, kwargs: dict[str, Any]) -> Any:
         """Call the function (with ``was`` first when its first parameter is named so)."""
@@ -121,10 +130,13 @@ def call_endpoint(was: Any, endpoint: Endpoint) -> Any:
         converted = _inspect(request, endpoint, supplied)
     kwargs = bind_merged(endpoint.signature, supplied)
     if converted:
-        request.args_of(supplied).update(converted)
         for name, value in converted.items():
             if name in kwargs:
                 kwargs[name] = value
+    if endpoint.typed is not None:
+        converted.update(endpoint.typed.convert(kwargs))
+    if converted:
+        request.args_of(supplied).update(converted)
     if not (endpoint.before or endpoint.after):
         return endpoint.invoke(was, kwargs)
     return run_autoruns(was, endpoint.before, endpoint.after, lambda: endpoint.invoke(was, kwargs))
@@ -150,6 +162,8 @@ def pipe_endpoint(
             converted.update(inspection.check(values))
     call_kwargs = bind_arguments(endpoint.signature, {}, {}, values)
     call_kwargs.update({k: v for k, v in converted.items() if k in call_kwargs})
+    if endpoint.typed is not None:
+        endpoint.typed.convert(call_kwargs)
     return run_autoruns(
         was, endpoint.before, endpoint.after, lambda: endpoint.invoke(was, call_kwargs)
     )
