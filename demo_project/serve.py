@@ -1,4 +1,5 @@
-"""Serve the demo: Django admin at /admin, Atila at /api/v1, /api/v2 and /, static files.
+"""Serve the demo: Django (ASGI) at /admin, a Starlette service at /svc, Atila at /api/v1,
+/api/v2 and /, static files: WSGI and ASGI apps on one engine.
 
     python3 serve.py --port 5000        # foreground, on 127.0.0.1:5000
     python3 serve.py start|stop|status  # as a daemon
@@ -21,7 +22,8 @@ ADMIN_STATIC = os.path.join(os.path.dirname(django.__file__), "contrib", "admin"
 if __name__ == "__main__":
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "demo.settings")
     with skitai.preference() as pref:
-        skitai.mount("/admin", os.path.join(HERE, "demo", "wsgi.py"), "application", pref)
+        skitai.mount("/admin", os.path.join(HERE, "demo", "asgi.py"), "application", pref)
+    skitai.mount("/svc", os.path.join(HERE, "webapi", "svc.py"), "app")
     skitai.mount("/static/admin", ADMIN_STATIC)
     skitai.mount("/api/v1", os.path.join(HERE, "webapi", "v1.py"), "app")
     skitai.mount("/api/v2", os.path.join(HERE, "webapi", "v2.py"), "app")

@@ -22,7 +22,7 @@ package has no side effects and does not import Django.
 """
 
 from .aliases import alias, sync_aliases
-from .mount import wsgi_application
+from .mount import asgi_application, wsgi_application
 from .precompiled import BoundQuery, PrecompiledQuery, precompiled
 from .project import locate_settings, setup
 from .queryset import compile_queryset, instances, values_of
@@ -40,6 +40,7 @@ from .users import (
 )
 
 __all__ = [
+    "asgi_application",
     "BoundQuery",
     "DjangoUsers",
     "PrecompiledQuery",

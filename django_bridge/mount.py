@@ -18,6 +18,13 @@ the admin's links carry it.
 
 :func:`wsgi_application` builds the WSGI handler and registers the alias in
 one call, for a ``wsgi.py`` that wants to say so itself.
+
+The project's ASGI application mounts the same way (``"mysite/asgi.py"``,
+``"application"``): the engine sees an ASGI callable and serves it on the
+worker's event loop (docs/asgi.md), so async views and async streaming
+responses never leave the loop, and :func:`mounted_project` registers
+``@<project>`` for it too.  :func:`asgi_application` is the ASGI twin of
+:func:`wsgi_application`.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from skitai.corequests import AliasError, registry
 from .aliases import alias
 from .project import SETTINGS_ENV, setup
 
-__all__ = ["mounted_project", "project_alias_name", "wsgi_application"]
+__all__ = ["asgi_application", "mounted_project", "project_alias_name", "wsgi_application"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +59,19 @@ def wsgi_application(settings: str | None = None, register_alias: bool = True) -
     return get_wsgi_application()
 
 
+def asgi_application(settings: str | None = None, register_alias: bool = True) -> Any:
+    """Django's ASGI handler for ``settings``; registers ``@<project>`` for its database."""
+    from django.core.asgi import get_asgi_application
+
+    setup(settings)
+    if register_alias:
+        alias(project_alias_name())
+    return get_asgi_application()
+
+
 def mounted_project(point: str, app: Any, module: ModuleType | None) -> None:
-    """Mount-target handler: a Django WSGI handler being mounted registers ``@<project>``.
+    """Mount-target handler: a Django WSGI or ASGI handler being mounted registers
+    ``@<project>``.
 
     Other apps of Django's packages are left alone.  An alias of that name
     registered before (by :func:`wsgi_application`, or by the user) is kept.
@@ -61,9 +79,10 @@ def mounted_project(point: str, app: Any, module: ModuleType | None) -> None:
     mounts: the alias is skipped with a warning.
     """
     from django.conf import settings
+    from django.core.handlers.asgi import ASGIHandler
     from django.core.handlers.wsgi import WSGIHandler
 
-    if not isinstance(app, WSGIHandler):
+    if not isinstance(app, (WSGIHandler, ASGIHandler)):
         return
     module_name = os.environ.get(SETTINGS_ENV) or getattr(settings, "SETTINGS_MODULE", None)
     if not module_name:  # settings.configure(): no project package to name the alias after

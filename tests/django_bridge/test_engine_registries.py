@@ -44,3 +44,16 @@ def test_skitai_django_alias_kind_errors() -> None:
     with pytest.raises(AliasError, match="takes only using="):
         skitai.alias("@spec_replica", skitai.DJANGO, flavour="x")
     assert "@spec_replica" not in registry
+
+
+def test_mounting_the_asgi_application_registers_the_project_alias() -> None:
+    """Django's ``asgi.py`` application mounts as ASGI and names ``@<project>`` (``@demo``)."""
+    from django.core.asgi import get_asgi_application
+
+    from skitai.corequests import registry
+    from skitai.mounts import MountTable
+
+    mount = MountTable().add("/admin", get_asgi_application())
+    assert not isinstance(mount, list)
+    assert mount.interface == "asgi"
+    assert "@demo" in registry
