@@ -27,6 +27,8 @@ __all__ = ["DEFAULT_FORWARDED_ALLOW_IPS", "TrustedProxies"]
 
 #: Peers whose forwarding headers are believed by default: this host.
 DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1,::1"
+#: Peer addresses whose trust is remembered (the cache starts over when full).
+_PEER_CACHE_SIZE = 1024
 
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -47,6 +49,8 @@ class TrustedProxies:
                 raise ValueError(
                     f"--forwarded-allow-ips: {entry!r} is not an IP address or network"
                 ) from None
+        #: trust of the peers seen lately: parsing an address on every request is costly
+        self._peers: dict[str, bool] = {}
 
     def trusts(self, address: str) -> bool:
         """Whether ``address`` (a peer or a hop) is a trusted proxy."""
@@ -59,7 +63,12 @@ class TrustedProxies:
         self, peer: str, headers: Iterable[tuple[bytes, bytes]]
     ) -> tuple[str | None, str | None]:
         """``(client address, scheme)`` the trusted proxy ``peer`` reports (None: keep ours)."""
-        if not self.trusts(peer):
+        trusted = self._peers.get(peer)
+        if trusted is None:
+            if len(self._peers) >= _PEER_CACHE_SIZE:
+                self._peers.clear()
+            trusted = self._peers[peer] = self.trusts(peer)
+        if not trusted:
             return None, None
         forwarded: list[bytes] = []
         forwarded_for: list[bytes] = []
@@ -71,6 +80,8 @@ class TrustedProxies:
                 forwarded_for.append(value)
             elif name == b"x-forwarded-proto":
                 proto = value  # the last one: the nearest proxy's
+        if not forwarded and not forwarded_for and proto is None:
+            return None, None  # a direct request (the common case): nothing to read
         if forwarded:
             hops, scheme = _parse_forwarded(b",".join(forwarded).decode("latin-1"))
         else:
