@@ -4,11 +4,15 @@ Atila at /, all on one database."""
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import sys
+from pathlib import Path
 
 from websockets.sync.client import connect
 
-from skitai.testing import LiveClient
+from skitai.testing import LiveClient, ServerProcess
 
 
 def add_photo_in_admin(demo: LiveClient, title: str) -> None:
@@ -55,3 +59,33 @@ def test_starlette_websocket_beside_wsgi_apps(demo: LiveClient) -> None:
     with connect(f"ws://127.0.0.1:{demo.port}/svc/shout") as ws:
         ws.send("one server")
         assert ws.recv() == "ONE SERVER"
+
+
+def readme_example() -> str:
+    """The "WSGI and ASGI apps on one server" example of README.md, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("**WSGI and ASGI apps on one server.**", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_serves_django_starlette_and_atila(demo_root: Path) -> None:
+    script = demo_root / "serve_readme.py"
+    script.write_text(readme_example())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    command = [sys.executable, script.name, "--port", str(port), "--silent"]
+    # as the demo's own fixture starts it: no Django variables from this test process
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    server = ServerProcess(command, cwd=demo_root, env=env, port=port)
+    client = LiveClient(f"http://127.0.0.1:{port}", server)
+    try:
+        server.wait_ready(30)
+        assert client.get("/admin/async/stats/").json()["interface"] == "asgi"
+        assert client.get("/admin/login/").status_code == 200
+        assert client.get("/static/admin/css/base.css").status_code == 200
+        assert client.get("/svc/photos").json()["root_path"] == "/svc"
+        assert client.get("/").status_code == 200
+        assert client.get("/api/v1/me").status_code == 401  # Atila, asking for a token
+    finally:
+        client.stop()
