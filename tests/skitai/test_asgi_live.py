@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -291,14 +293,15 @@ def test_websocket_refusals_and_errors(site: LiveClient) -> None:
 # -- lifespan -------------------------------------------------------------------------------
 
 
-def test_lifespan_shutdown_runs_when_the_worker_stops(mark: Path) -> None:
+def test_lifespan_shutdown_runs_when_the_worker_stops(tmp_path: Path) -> None:
+    mark = tmp_path / "shutdown.txt"
     server = test_client(SITE / "serve.py", devel=False, env={"ASGI_SHUTDOWN_MARK": str(mark)})
     try:
-        assert server.get("/svc/").status_code == 200
+        pid = server.get("/svc/scope").json()["state_pid"]  # the worker's, from its lifespan
+        assert not mark.exists()
     finally:
         server.stop()
-    assert f"starlette {server.server.process.pid}" not in mark.read_text()  # a worker's pid
-    assert mark.read_text().startswith("starlette ")
+    assert mark.read_text() == f"starlette {pid}\n"  # once, by the worker, after its drain
 
 
 def test_a_failed_startup_stops_the_server(free_port: int) -> None:
@@ -309,3 +312,23 @@ def test_a_failed_startup_stops_the_server(free_port: int) -> None:
     assert result.returncode != 0
     assert "the database is not there" in result.stderr
     assert result.stderr.count("failed to start") <= 2  # not restarted over and over
+
+
+def test_a_draining_worker_finishes_asgi_requests_and_closes_websockets(mark: Path) -> None:
+    server = test_client(SITE / "serve.py", devel=False, env={"ASGI_SHUTDOWN_MARK": str(mark)})
+    try:
+        with connect(f"ws://127.0.0.1:{server.port}/raw/ws-echo") as ws:
+            sock = raw_request(server, b"GET /raw/hold?1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert wait_for(server, "hold", "started")["hold"] == "started"
+            assert server.process is not None
+            os.kill(server.process.pid, signal.SIGTERM)  # the master: a graceful stop
+            with sock:
+                answer = read_until_closed(sock)
+            assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"held")
+            assert b"Connection: close" in answer
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
+        assert server.process.wait(30) == 0
+    finally:
+        server.stop()

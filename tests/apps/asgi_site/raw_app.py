@@ -165,6 +165,13 @@ async def read_body(scope, receive, send):
     await respond(send, body=str(len(body)).encode())
 
 
+async def hold(scope, receive, send):
+    """Answers after the seconds in the query string (in flight while the worker drains)."""
+    EVENTS["hold"] = "started"
+    await asyncio.sleep(float(scope["query_string"] or 1))
+    await respond(send, body=b"held")
+
+
 async def websocket(scope, receive, send):
     await receive()  # websocket.connect
     path = scope["path"][len(scope["root_path"]) :]
@@ -207,4 +214,5 @@ ROUTES = {
     "/slow-consumer": slow_consumer,
     "/release": release,
     "/read-body": read_body,
+    "/hold": hold,
 }

@@ -41,6 +41,7 @@ async def scope_facts(request: Request) -> JSONResponse:
                 isinstance(n, bytes) and n == n.lower() for n, _ in scope["headers"]
             ),
             "state": request.state.started_by,
+            "state_pid": request.state.pid,
             "skitai": sorted(scope["extensions"]["skitai"]),
         }
     )
