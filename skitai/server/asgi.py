@@ -43,12 +43,11 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from .asgi_common import (
-    ASGI_VERSION,
-    EXTENSION,
     STATUS_LINES,
     TEXT_PLAIN,
     ASGIProtocolError,
     app_name,
+    connection_scope,
     response_headers,
 )
 from .asgi_websocket import run_websocket
@@ -96,22 +95,11 @@ class ASGIContainer:
         if exchange.websocket_request:
             self._spawn(exchange, run_websocket(self, exchange, app, root_path, asgi_path(path)))
             return
-        scope: Scope = {
-            "type": "http",
-            "asgi": ASGI_VERSION,
-            "http_version": exchange.version,
-            "method": exchange.method,
-            "scheme": exchange.scheme,
-            "path": asgi_path(path),
-            "raw_path": exchange.path,
-            "query_string": exchange.query,
-            "root_path": root_path,
-            "headers": list(exchange.headers),
-            "client": exchange.client,
-            "server": exchange.server,
-            "state": self.state_of(app).copy(),
-            "extensions": {EXTENSION: self.extension},
-        }
+        scope = connection_scope(
+            "http", exchange, root_path, asgi_path(path), self.state_of(app), self.extension
+        )
+        scope["method"] = exchange.method
+        scope["scheme"] = exchange.scheme
         cycle = HTTPCycle(exchange, self.devel)
         self._spawn(exchange, cycle.run(app, scope))
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .exchange import Exchange
 
 #: ``scope["asgi"]`` (shared by every scope: read it, never change it).
 ASGI_VERSION = {"version": "3.0", "spec_version": "2.4"}
@@ -41,6 +44,36 @@ def extension_from_environ(extra_environ: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def connection_scope(
+    kind: str,
+    exchange: Exchange,
+    root_path: str,
+    path: str,
+    state: dict[str, Any],
+    extension: dict[str, Any],
+) -> dict[str, Any]:
+    """The keys an ``http`` and a ``websocket`` scope share, for ``exchange``.
+
+    ``path`` is the whole decoded path (``root_path`` included); ``state`` is
+    copied (the lifespan state extension); ``headers`` are the request's
+    ``(lower-case name, value)`` bytes pairs.
+    """
+    return {
+        "type": kind,
+        "asgi": ASGI_VERSION,
+        "http_version": exchange.version,
+        "path": path,
+        "raw_path": exchange.path,
+        "query_string": exchange.query,
+        "root_path": root_path,
+        "headers": list(exchange.headers),
+        "client": exchange.client,
+        "server": exchange.server,
+        "state": state.copy(),
+        "extensions": {EXTENSION: extension},
+    }
+
+
 def response_headers(headers: Iterable[Any]) -> tuple[list[tuple[str, str]], int | None]:
     """Check an ASGI header list; return it as ``(str, str)`` pairs and a declared length.
 
@@ -73,6 +106,7 @@ __all__ = [
     "STATUS_LINES",
     "TEXT_PLAIN",
     "app_name",
+    "connection_scope",
     "extension_from_environ",
     "response_headers",
 ]

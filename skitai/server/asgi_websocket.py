@@ -25,11 +25,10 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .asgi_common import (
-    ASGI_VERSION,
-    EXTENSION,
     TEXT_PLAIN,
     ASGIProtocolError,
     app_name,
+    connection_scope,
     response_headers,
 )
 from .errors import ClientDisconnected
@@ -45,7 +44,7 @@ from .websocket import (
 if TYPE_CHECKING:
     import asyncio
 
-    from ..types import ASGIApp, Message, Scope
+    from ..types import ASGIApp, Message
     from .asgi import ASGIContainer
     from .exchange import Exchange
 
@@ -68,22 +67,11 @@ async def run_websocket(
 ) -> None:
     """Serve one WebSocket upgrade request with ``app`` (a task on the loop)."""
     upgrade = WebSocketUpgrade(exchange, container.submit)
-    scope: Scope = {
-        "type": "websocket",
-        "asgi": ASGI_VERSION,
-        "http_version": exchange.version,
-        "scheme": "wss" if exchange.scheme == "https" else "ws",
-        "path": path,
-        "raw_path": exchange.path,
-        "query_string": exchange.query,
-        "root_path": root_path,
-        "headers": list(exchange.headers),
-        "client": exchange.client,
-        "server": exchange.server,
-        "subprotocols": upgrade.subprotocols,
-        "state": container.state_of(app).copy(),
-        "extensions": {EXTENSION: container.extension},
-    }
+    scope = connection_scope(
+        "websocket", exchange, root_path, path, container.state_of(app), container.extension
+    )
+    scope["scheme"] = "wss" if exchange.scheme == "https" else "ws"
+    scope["subprotocols"] = upgrade.subprotocols
     cycle = WebSocketCycle(exchange, upgrade, container.devel)
     try:
         await app(scope, cycle.receive, cycle.send)

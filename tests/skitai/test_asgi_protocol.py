@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from test_http11_limits import FakeTransport  # shared protocol-tier helper
 
 from skitai.config import Config
 from skitai.interfaces import asgi3, detect_interface
@@ -103,36 +104,6 @@ def test_mount_records_the_interface() -> None:
 
 
 # -- the container over a fake transport --------------------------------------------------------
-
-
-class FakeTransport(asyncio.Transport):
-    """Collects what the protocol writes; records close and pause/resume of reading."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written = bytearray()
-        self.closed = False
-        self.reading = True
-
-    def write(self, data: Any) -> None:  # noqa: D102
-        self.written += data
-
-    def close(self) -> None:  # noqa: D102
-        self.closed = True
-
-    abort = close
-
-    def is_closing(self) -> bool:  # noqa: D102
-        return self.closed
-
-    def pause_reading(self) -> None:  # noqa: D102
-        self.reading = False
-
-    def resume_reading(self) -> None:  # noqa: D102
-        self.reading = True
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:  # noqa: D102
-        return {"peername": ("127.0.0.1", 40000), "sockname": ("127.0.0.1", 80)}.get(name, default)
 
 
 class Dispatcher:
