@@ -101,6 +101,7 @@ class MountDispatcher:
         for mount in self.mounts:
             if mount.interface == "asgi" and id(mount.app) not in apps:
                 label = f"{mount.name} at {mount.point}"
+                self.asgi.names[id(mount.app)] = label
                 apps[id(mount.app)] = (label, mount.app, self.asgi.state_of(mount.app))
         return list(apps.values())
 

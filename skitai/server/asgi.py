@@ -80,6 +80,8 @@ class ASGIContainer:
         self.devel = devel
         #: lifespan state of each app (by id), copied into each of its scopes
         self.states: dict[int, dict[str, Any]] = {}
+        #: each app's name in log lines (``"svc at /svc"``), by id
+        self.names: dict[int, str] = {}
         #: running request tasks (the loop keeps only weak references)
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -100,7 +102,7 @@ class ASGIContainer:
         )
         scope["method"] = exchange.method
         scope["scheme"] = exchange.scheme
-        cycle = HTTPCycle(exchange, self.devel)
+        cycle = HTTPCycle(exchange, self.devel, self.names)
         self._spawn(exchange, cycle.run(app, scope))
 
     def _spawn(self, exchange: Exchange, coro: Any) -> None:
@@ -123,11 +125,15 @@ class HTTPCycle:
         "complete",
         "request_done",
         "refused",
+        "names",
         "_waiter",
     )
 
-    def __init__(self, exchange: Exchange, devel: bool = False) -> None:
+    def __init__(
+        self, exchange: Exchange, devel: bool = False, names: dict[int, str] | None = None
+    ) -> None:
         self.exchange = exchange
+        self.names = names
         self.protocol = exchange.protocol
         self.devel = devel
         #: the status line, once ``http.response.start`` came
@@ -151,22 +157,21 @@ class HTTPCycle:
         except ClientDisconnected:
             self._abandon()
         except Exception:  # noqa: BLE001 - the container's outermost boundary
+            name = app_name(app, self.names)
             if self.complete:
-                logger.exception("error in ASGI application %s after its response", app_name(app))
+                logger.exception("error in ASGI application %s after its response", name)
                 return
-            logger.exception("error in ASGI application %s", app_name(app))
+            logger.exception("error in ASGI application %s", name)
             self._fail(traceback.format_exc() if self.devel else "")
         else:
             if self.complete:
                 return
+            name = app_name(app, self.names)
             if self.status is None:
-                logger.error("ASGI application %s returned without a response", app_name(app))
+                logger.error("ASGI application %s returned without a response", name)
                 self._fail("")
             else:
-                logger.error(
-                    "ASGI application %s returned before its response was complete",
-                    app_name(app),
-                )
+                logger.error("ASGI application %s returned before its response was complete", name)
                 self._abandon()
 
     # -- receive ------------------------------------------------------------------

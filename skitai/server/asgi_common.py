@@ -30,9 +30,10 @@ class ASGIProtocolError(RuntimeError):
     """Raised in an application that sent a message the ASGI protocol does not allow now."""
 
 
-def app_name(app: object) -> str:
-    """A name for ``app`` in log lines."""
-    return getattr(app, "__qualname__", None) or type(app).__qualname__
+def app_name(app: object, names: Mapping[int, str] | None = None) -> str:
+    """A name for ``app`` in log lines: from ``names`` (by ``id``), else its qualified name."""
+    name = names.get(id(app)) if names else None
+    return name or getattr(app, "__qualname__", None) or type(app).__qualname__
 
 
 def extension_from_environ(extra_environ: Mapping[str, Any]) -> dict[str, Any]:

@@ -78,13 +78,13 @@ async def run_websocket(
     except ClientDisconnected:
         pass
     except Exception:  # noqa: BLE001 - the container's outermost boundary
-        logger.exception("error in ASGI WebSocket application %s", app_name(app))
+        logger.exception("error in ASGI WebSocket application %s", app_name(app, container.names))
         cycle.fail(traceback.format_exc() if container.devel else "")
     else:
         if cycle.state == _CONNECTING:
             logger.error(
                 "ASGI application %s returned without accepting or closing the WebSocket",
-                app_name(app),
+                app_name(app, container.names),
             )
             cycle.fail("")
         elif cycle.state == _OPEN and cycle.socket is not None:

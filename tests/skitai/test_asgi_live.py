@@ -161,6 +161,8 @@ def test_a_broken_app_gets_a_500_and_a_log_line(site: LiveClient, probe: str) ->
     assert response.text == "Internal Server Error\n"
     assert "evil" not in response.headers.get("set-cookie", "")
     assert site.get("/raw/state").status_code == 200  # the worker serves on
+    assert site.server is not None
+    assert "ASGI application raw_app at /raw" in site.server.output_tail()  # the log line
 
 
 def test_a_body_after_the_end_is_refused_and_the_response_stands(site: LiveClient) -> None:
