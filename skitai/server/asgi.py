@@ -199,19 +199,20 @@ class HTTPCycle:
         return {"type": "http.disconnect"}
 
     async def _wait_until_done(self) -> None:
-        lost = self.protocol.wait_lost()
-        self._waiter = waiter = self.protocol.loop.create_future()
-        lost.add_done_callback(self._wake)
-        try:
-            await waiter
-        finally:
-            lost.remove_done_callback(self._wake)
-            self._waiter = None
+        # One future per cycle, done for good once the response completes or the
+        # client goes: concurrent receive() calls (a task listening for the
+        # disconnect beside one streaming the response) all wait on it.
+        waiter = self._waiter
+        if waiter is None:
+            waiter = self._waiter = self.protocol.loop.create_future()
+            self.protocol.wait_lost().add_done_callback(self._wake)
+        await asyncio.shield(waiter)  # a cancelled receive() must not cancel the others'
 
     def _wake(self, _future: object = None) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+            self.protocol.wait_lost().remove_done_callback(self._wake)
 
     # -- send ---------------------------------------------------------------------
     async def send(self, message: Message) -> None:

@@ -237,3 +237,34 @@ def test_development_mode_shows_the_traceback(loop: asyncio.AbstractEventLoop) -
     written = bytes(conn.transport.written)
     assert written.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert b"LookupError: the reason" in written
+
+
+def test_receive_waits_for_the_end_of_the_response_or_the_client(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    heard: list[str] = []
+
+    async def listen(receive: Any) -> None:
+        heard.append((await receive())["type"])
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()  # the (empty) body
+        listeners = [asyncio.ensure_future(listen(receive)) for _ in range(2)]
+        await asyncio.sleep(0.001)
+        assert heard == []  # nothing to say while the response is under way
+        if scope["path"] == "/eof":
+            await asyncio.gather(*listeners)  # the client closes its side
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+        await asyncio.gather(*listeners)
+
+    conn = Connection(loop, app)
+    conn.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert heard == ["http.disconnect", "http.disconnect"]  # both, once the response is out
+    heard.clear()
+    conn.feed(b"GET /eof HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert heard == []
+    conn.protocol.eof_received()
+    conn.settle()
+    assert heard == ["http.disconnect", "http.disconnect"]
+    assert conn.transport.written.endswith(b"done")  # answered all the same
