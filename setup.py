@@ -19,6 +19,10 @@ TEMPLATE_REQUIRES = [
     "minify-html>=0.15",
 ]
 
+#: atila.openapi's interactive page: Swagger UI and ReDoc served offline from the package
+#: (it ships the assets only; it depends on Django, the stack's companion anyway).
+OPENAPI_REQUIRES = ["drf-spectacular-sidecar"]
+
 TEST_REQUIRES = [
     "pytest",
     "pytest-timeout",
@@ -31,6 +35,9 @@ TEST_REQUIRES = [
     "fastapi",
     "redis>=5",  # the hub tests run two engines over a Redis of their own
     *TEMPLATE_REQUIRES,
+    *OPENAPI_REQUIRES,
+    "openapi-spec-validator",  # the OpenAPI documents validate (tests/atila/test_openapi_live.py)
+    "schemathesis>=4",  # fuzzes them against a live server
     "ruff",
     # the demo's browser test drives Debian's chromium (apt-get install chromium)
     "playwright",
@@ -77,11 +84,12 @@ setup(
         "django": ["django>=5.2,<5.3"],
         # the message hub across hosts (--broker redis://...); one host needs nothing
         "redis": ["redis>=5"],
+        "openapi": OPENAPI_REQUIRES,
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": [
             "gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask",
-            "asyncpg",
+            "asyncpg", "channels>=4", "channels-redis>=4", "redis>=5",
         ],
     },
     entry_points={
