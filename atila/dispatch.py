@@ -34,6 +34,7 @@ from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
 from atila.errors import HTTPError, NotAllowed, ParameterError
 from atila.jsonbody import MAX_JSON_DEPTH
+from atila.openapi import openapi_table
 from atila.request import Request
 from atila.routing import Blocked, Match, NoMatch, Redirect, Route
 from atila.security import RequestSecurity, authenticate_route
@@ -166,7 +167,12 @@ def _close(body: Iterable[bytes]) -> None:
 
 
 def _resolve(app: Atila, request: Request) -> Match | Redirect | Blocked | NoMatch:
-    """Route the request; an XML-RPC call is routed to its method's path."""
+    """Route the request; an XML-RPC call is routed to its method's path; with
+    ``config.OPENAPI`` the document and its page come first (atila.openapi)."""
+    if app.config.get("OPENAPI"):
+        served = openapi_table(app).resolve(request.path, request.method, request.script_name)
+        if isinstance(served, Match):
+            return served
     if request.method == "POST" and request.get_content_type() in xmlrpc.XMLRPC_TYPES:
         call = xmlrpc.parse_call(request.body)
         if call is not None:

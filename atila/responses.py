@@ -13,6 +13,7 @@ Spec: "Response", "HTTP Exception", "Data Streaming", "Treaded Data Streaming",
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import sys
@@ -449,6 +450,8 @@ def _render_body(
         setdefault_header(headers, "Content-Type", HTML_TYPE)
         data = body.encode("utf-8")
         return status, data, len(data)
+    if dataclasses.is_dataclass(body) and not isinstance(body, type):
+        body = dataclasses.asdict(body)  # a handler typed ``-> SomeDataclass`` (atila.openapi)
     if isinstance(body, API | dict):
         status = getattr(body, "status", None) or status
         setdefault_header(headers, "Content-Type", JSON_TYPE)

@@ -81,6 +81,9 @@ class _NotThisTime(_Unsupported):
     ``inf + 0.5``, or does not exist, such as ``date.max + 1 day``): a later call may."""
 
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
     """``(shape key, argument values in slot order)``; :class:`_Unsupported` if none."""
     names = tuple(sorted(kwargs))
@@ -88,6 +91,10 @@ def _shape(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[An
     kinds = []
     for value in values:
         kind = type(value)
+        if kind is int and not _INT64_MIN <= value <= _INT64_MAX:
+            # no column holds it: Django's own lookup answers (an empty result), where
+            # bound into the remembered SQL it would fail in the driver (a 500)
+            raise _Unsupported("an integer out of the 64-bit range")
         if kind in _BY_VALUE:
             kinds.append((kind, value))
         elif kind in _ALTER:

@@ -124,10 +124,15 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
         prefetch_related_objects,
     )
 
-    structure, compiler = _structure_and_compiler(queryset)
+    structure = queryset.structure if isinstance(queryset, BoundQuery) else queryset
     if structure._iterable_class is not ModelIterable:
         raise TypeError("instances() needs a model QuerySet, not values()/values_list()")
-    dataset = task.raw(timeout)
+    rows = list(task.raw(timeout).raw)
+    if not rows:
+        # also a QuerySet that can match nothing (``pk=<out of range>``): compiling it
+        # again to read rows would raise EmptyResultSet
+        return []
+    _, compiler = _structure_and_compiler(queryset)
     using = structure.db
     klass_info = compiler.klass_info
     select, annotations = compiler.select, compiler.annotation_col_map or {}
@@ -137,7 +142,7 @@ def instances(queryset: Any, task: Any, timeout: float | None = None) -> list[An
     populators = get_related_populators(klass_info, select, using)
     model = klass_info["model"]
     found = []
-    for row in compiler.results_iter(results=[list(dataset.raw)]):
+    for row in compiler.results_iter(results=[rows]):
         obj = model.from_db(using, names, row[start:end])
         for populator in populators:
             populator.populate(row, obj)

@@ -14,10 +14,54 @@ from collections.abc import Callable
 from typing import Any
 
 from atila.errors import HTTPError
+from atila.openapi import operation
 
 from .tokens import DEFAULT_LIFETIME, issue_token
 
-__all__ = ["add_token_route"]
+_CREDENTIALS = {
+    "type": "object",
+    "required": ["username", "password"],
+    "properties": {
+        "username": {"type": "string", "minLength": 1},
+        "password": {"type": "string", "minLength": 1},
+    },
+}
+#: what the token route's operation says in the app's OpenAPI document (atila.openapi)
+TOKEN_OPERATION: dict[str, Any] = {
+    "summary": "Issue a JWT for a Django user",
+    "description": (
+        "Send it as `Authorization: Bearer <token>` to the routes that require a login "
+        "(the document's `bearerAuth`)."
+    ),
+    "tags": ["auth"],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _CREDENTIALS},
+            "application/x-www-form-urlencoded": {"schema": _CREDENTIALS},
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "The token",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token"],
+                        "properties": {"token": {"type": "string"}},
+                    }
+                }
+            },
+        },
+        "401": {
+            "description": "Wrong credentials or an inactive user",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+}
+
+__all__ = ["TOKEN_OPERATION", "add_token_route"]
 
 
 def add_token_route(
@@ -42,5 +86,5 @@ def add_token_route(
             )
         return was.API(token=issue_token(user, lifetime, key=was.app.securekey))
 
-    app.route(pattern, methods=["POST"])(token)
+    app.route(pattern, methods=["POST"])(operation(**TOKEN_OPERATION)(token))
     return token

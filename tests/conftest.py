@@ -17,10 +17,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -220,3 +222,28 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+def _run_schemathesis(
+    workdir: Path, document_url: str, *args: str, config: Path | None = None
+) -> str:
+    command = [sys.executable, "-m", "schemathesis.cli"]
+    if config is not None:
+        command += ["--config-file", str(config)]
+    command += ["run", document_url, "--no-color", "--generation-database", "none"]
+    command += ["--seed", "1", "--workers", "1", *args]
+    result = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=400, check=False
+    )  # in ``workdir``: schemathesis keeps a cache in the working directory
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, report
+    return report
+
+
+@pytest.fixture
+def schemathesis_run(tmp_path: Path) -> Callable[..., str]:
+    """``schemathesis_run(document_url, *cli_args, config=None)``: schemathesis's own CLI
+    (``st run``, every check on) against a live server; its report.  The test fails
+    with the report when schemathesis finds a failure."""
+    pytest.importorskip("schemathesis")
+    return functools.partial(_run_schemathesis, tmp_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.validators import URLValidator
 from photos.models import Photo
@@ -15,8 +15,27 @@ OTHERS_PERMISSION = {
     "POST": "photos.add_photo",
     "DELETE": "photos.delete_photo",
 }
+#: The largest id an integer column holds (a bigger ``<int:uid>`` is no user).
+MAX_ID = 2**63 - 1
 #: Photo URLs must be http(s): they become links on the front page.
 validate_url = URLValidator(schemes=["http", "https"])
+
+
+class PhotoRow(TypedDict):
+    """A photo as the API shows it."""
+
+    id: int
+    uid: int
+    title: str
+    image_url: str
+    #: ISO 8601
+    created: str
+
+
+class PhotoList(TypedDict):
+    """The photos of a user, newest first."""
+
+    rows: list[PhotoRow]
 
 
 def photo_row(photo: Photo) -> dict[str, Any]:
@@ -66,6 +85,8 @@ def resolve_uid(was: Any, uid: int | str) -> int | str:
         raise was.Error("421 Misdirected Request", "notme is only allowed with GET")
     if uid == "new":
         raise was.Error("404 Not Found", "no user 'new'")
+    if isinstance(uid, int) and uid > MAX_ID:  # the database driver could not even bind it
+        raise was.Error("404 Not Found", f"no user {uid}")
     if uid != user.pk:
         django_bridge.check_permission(was, [OTHERS_PERMISSION[request.method]])
     return uid

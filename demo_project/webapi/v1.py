@@ -17,7 +17,7 @@ and compiles their SQL once per worker instead of on every request.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -26,8 +26,11 @@ from photos.models import Photo
 
 import atila
 import django_bridge
+from atila.openapi import operation
 
 from .rules import (
+    PhotoList,
+    PhotoRow,
     photo_row,
     photo_value_row,
     photos_not_of,
@@ -39,11 +42,56 @@ from .rules import (
 app = atila.Atila(__name__)
 django_bridge.install(app)
 django_bridge.add_token_route(app, "/token")
+#: ``/api/v1/openapi.json`` and the interactive page at ``/api/v1/docs`` (docs/openapi.md)
+app.config.OPENAPI = True
+app.config.OPENAPI_TITLE = "Atila demo API v1"
+app.config.OPENAPI_VERSION = "1.0"
+
+
+class Me(TypedDict):
+    """The current user."""
+
+    id: int
+    username: str
+    is_staff: bool
+    is_superuser: bool
+    groups: list[str]
+
+
+def _answer(description: str) -> dict[str, Any]:
+    return {"description": description}
+
+
+_HTTP_URL = r"^https?://([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}(/\S*)?$"
+#: what ``POST /<uid>/photos`` reads from its body (the handler checks it)
+NEW_PHOTO = {
+    "type": "object",
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string", "pattern": r"\S", "description": "cut to 200 characters"},
+        # what Django's URLValidator(schemes=["http", "https"]) takes, host names only
+        "image_url": {"type": "string", "maxLength": 200, "pattern": _HTTP_URL},
+    },
+}
+#: the answers besides 200 that the photo routes give, per method
+PHOTO_ANSWERS = operation(
+    post={
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {"schema": NEW_PHOTO}
+                for media in ("application/json", "application/x-www-form-urlencoded")
+            },
+        },
+        "responses": {"201": _answer('Created: {"id": <new photo id>}')},
+    },
+    delete={"responses": {"205": _answer("Deleted")}},
+)
 
 
 @app.route("/me", methods=["GET"])
 @app.permission_required()
-def me(was: Any) -> Any:
+def me(was: Any) -> Me:
     """The current Django user."""
     user = was.request.user
     return was.API(
@@ -57,7 +105,8 @@ def me(was: Any) -> Any:
 
 @app.route("/<int:uid>/photos", methods=["GET", "DELETE", "POST", "OPTIONS"])
 @app.permission_required()
-def photos(was: Any, uid: int | str, **DATA: Any) -> Any:  # noqa: N803 - spec name
+@PHOTO_ANSWERS
+def photos(was: Any, uid: int | str, **DATA: Any) -> PhotoList:  # noqa: N803 - spec name
     """List, add or delete the photos of user ``uid``."""
     uid = resolve_uid(was, uid)
     user = was.request.user
@@ -85,7 +134,8 @@ def photos(was: Any, uid: int | str, **DATA: Any) -> Any:  # noqa: N803 - spec n
 
 @app.route("/<int:uid>/photos/<int:photo_id>", methods=["GET", "DELETE"])
 @app.permission_required()
-def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
+@PHOTO_ANSWERS
+def photo(was: Any, uid: int | str, photo_id: int) -> PhotoRow:
     """One photo of user ``uid``."""
     uid = resolve_uid(was, uid)
     found = Photo.objects.filter(owner_id=uid, pk=photo_id).first() if uid != "notme" else None

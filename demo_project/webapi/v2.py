@@ -19,18 +19,50 @@ Writes stay on ``/api/v1``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from photos.models import Photo
 
 import atila
 import django_bridge
 
-from .rules import photo_row, photo_value_row, photos_not_of, photos_of, resolve_uid
+from .rules import (
+    PhotoList,
+    PhotoRow,
+    photo_row,
+    photo_value_row,
+    photos_not_of,
+    photos_of,
+    resolve_uid,
+)
 
 app = atila.Atila(__name__)
 django_bridge.install(app)
 django_bridge.add_token_route(app, "/token")
+#: ``/api/v2/openapi.json`` and the interactive page at ``/api/v2/docs`` (docs/openapi.md)
+app.config.OPENAPI = True
+app.config.OPENAPI_TITLE = "Atila demo API v2"
+app.config.OPENAPI_VERSION = "2.0"
+
+
+class OwnedPhoto(PhotoRow):
+    """A photo with its owner's username."""
+
+    owner: str
+
+
+class Latest(TypedDict):
+    """A photo's id and title."""
+
+    id: int
+    title: str
+
+
+class Stats(TypedDict):
+    """How many photos, and the latest three."""
+
+    count: int
+    latest: list[Latest]
 
 
 def queryset_of(was: Any, uid: int | str) -> Any:
@@ -54,7 +86,7 @@ def photo_not_of(owner_id: int, photo_id: int) -> Any:
 
 @app.route("/<int:uid>/photos", methods=["GET"])
 @app.permission_required()
-def photos(was: Any, uid: int | str) -> Any:
+def photos(was: Any, uid: int | str) -> PhotoList:
     """The photos of user ``uid``, newest first."""
     uid = resolve_uid(was, uid)
     if uid == "notme":
@@ -71,7 +103,7 @@ def photos(was: Any, uid: int | str) -> Any:
 
 @app.route("/<int:uid>/photos/<int:photo_id>", methods=["GET"])
 @app.permission_required()
-def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
+def photo(was: Any, uid: int | str, photo_id: int) -> OwnedPhoto:
     """One photo of user ``uid``, with its owner (``select_related``)."""
     uid = resolve_uid(was, uid)
     if uid == "notme":
@@ -90,7 +122,7 @@ def photo(was: Any, uid: int | str, photo_id: int | str) -> Any:
 
 @app.route("/<int:uid>/stats", methods=["GET"])
 @app.permission_required()
-def stats(was: Any, uid: int | str) -> Any:
+def stats(was: Any, uid: int | str) -> Stats:
     """``{"count": n, "latest": [{id, title} x 3]}``: two corequests at once in a ``was.Map``."""
     mine = queryset_of(was, resolve_uid(was, uid))
     return was.Map(

@@ -6,6 +6,7 @@ Needs the ``playwright`` package (the ``dev`` extra) and ``/usr/bin/chromium``
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -68,4 +69,51 @@ def test_admin_login_add_photo_and_see_it_on_the_front_page(demo: LiveClient, br
     assert page.locator("#username").inner_text() == "admin"
     titles = page.locator("#photos li.photo a").all_inner_texts()
     assert "Seen in a real browser" in titles
+    page.close()
+
+
+@pytest.mark.slow
+def test_openapi_page_try_it_out(demo: LiveClient, browser: Any) -> None:
+    """/api/v1/docs (Swagger UI from the package, no CDN): get a token with "Try it out",
+    authorize with it, then call GET /me."""
+    page = browser.new_page()
+    page.set_default_timeout(15000)
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(demo.base_url) else None,
+    )
+    page.goto(demo.base_url + "/api/v1/docs")
+    page.wait_for_selector("text=Atila demo API v1")
+
+    token_op = page.locator("#operations-auth-token_post")
+    token_op.locator(".opblock-summary").click()
+    token_op.locator(".try-out__btn").click()
+    token_op.locator("textarea.body-param__text").fill(
+        '{"username": "admin", "password": "atila-demo"}'
+    )
+    token_op.locator("button.execute").click()
+    status = token_op.locator(".live-responses-table tr.response .response-col_status").first
+    assert status.inner_text().strip() == "200"
+    body = token_op.locator(
+        ".live-responses-table tr.response .response-col_description pre"
+    ).first.inner_text()
+    token = json.loads(body)["token"]
+
+    page.locator("button.authorize").first.click()
+    page.locator(".auth-container input").first.fill(token)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+
+    me_op = page.locator("#operations-default-me_get")
+    me_op.locator(".opblock-summary").click()
+    me_op.locator(".try-out__btn").click()
+    me_op.locator("button.execute").click()
+    status = me_op.locator(".live-responses-table tr.response .response-col_status").first
+    assert status.inner_text().strip() == "200"
+    body = me_op.locator(
+        ".live-responses-table tr.response .response-col_description pre"
+    ).first.inner_text()
+    assert json.loads(body)["username"] == "admin"
+    assert outside == []  # every asset came from the server itself
     page.close()
