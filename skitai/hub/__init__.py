@@ -18,6 +18,8 @@ and events (Atila's ``WS_GROUPCHAT`` and ``was.broadcast``).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from .base import DEFAULT_GRACE, DEFAULT_TIMEOUT, HUB_ENVIRON_KEY, Hub, node_id
 
 __all__ = [
@@ -32,6 +34,16 @@ def check_broker(broker: str) -> None:
         from .redis import check_broker_url
 
         check_broker_url(broker)
+
+
+def redact(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 class HubPlan:
@@ -62,8 +74,8 @@ class HubPlan:
         return RedisHub(self.broker, self.namespace)
 
     def describe(self) -> str:
-        """For the start-up log line."""
-        return f"broker {self.broker}" if self.broker else "embedded hub"
+        """For the start-up log line (a password in the broker URL is not shown)."""
+        return f"broker {redact(self.broker)}" if self.broker else "embedded hub"
 
     def close(self) -> None:
         """Remove what the plan made (the master, after its workers stopped)."""

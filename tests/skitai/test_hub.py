@@ -140,3 +140,9 @@ def test_a_hub_that_cannot_connect_fails_visibly_after_its_grace() -> None:
         await hub.close()
 
     asyncio.run(scenario())
+
+
+def test_the_start_up_line_hides_the_brokers_password() -> None:
+    plan = HubPlan("redis://:s3cret@10.0.0.5:6379/0")
+    assert plan.describe() == "broker redis://:***@10.0.0.5:6379/0"
+    assert HubPlan("redis://10.0.0.5:6379/0").describe() == "broker redis://10.0.0.5:6379/0"
