@@ -175,6 +175,8 @@ class WebSocketCycle:
                 )
             elif state == _CLOSED:
                 raise ClientDisconnected("the WebSocket is closed")
+        elif kind == "websocket.accept" and state == _CLOSED:
+            raise ClientDisconnected("the client left before the accept")
         else:
             raise ASGIProtocolError(f"unexpected ASGI message {kind!r} in a WebSocket scope")
 
