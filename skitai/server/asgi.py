@@ -156,8 +156,11 @@ class HTTPCycle:
             await app(scope, self.receive, self.send)
         except ClientDisconnected:
             self._abandon()
-        except Exception:  # noqa: BLE001 - the container's outermost boundary
-            name = app_name(app, self.names)
+        except asyncio.CancelledError:
+            self._abandon()
+            raise
+        except BaseException:  # noqa: BLE001 - the outermost boundary: even sys.exit() in an app
+            name = app_name(app, self.names)  # must not stop the worker
             if self.complete:
                 logger.exception("error in ASGI application %s after its response", name)
                 return

@@ -19,6 +19,7 @@ closes with 1000.  ``send`` on a closed connection raises
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections import deque
@@ -42,8 +43,6 @@ from .websocket import (
 )
 
 if TYPE_CHECKING:
-    import asyncio
-
     from ..types import ASGIApp, Message
     from .asgi import ASGIContainer
     from .exchange import Exchange
@@ -77,7 +76,9 @@ async def run_websocket(
         await app(scope, cycle.receive, cycle.send)
     except ClientDisconnected:
         pass
-    except Exception:  # noqa: BLE001 - the container's outermost boundary
+    except asyncio.CancelledError:
+        raise
+    except BaseException:  # noqa: BLE001 - the outermost boundary: even sys.exit() in an app
         logger.exception("error in ASGI WebSocket application %s", app_name(app, container.names))
         cycle.fail(traceback.format_exc() if container.devel else "")
     else:

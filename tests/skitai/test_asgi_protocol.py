@@ -268,3 +268,13 @@ def test_receive_waits_for_the_end_of_the_response_or_the_client(
     conn.settle()
     assert heard == ["http.disconnect", "http.disconnect"]
     assert conn.transport.written.endswith(b"done")  # answered all the same
+
+
+def test_an_app_that_exits_does_not_stop_the_worker(loop: asyncio.AbstractEventLoop) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise SystemExit(3)
+
+    conn = Connection(loop, app)
+    conn.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    conn.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the loop still runs: served again
+    assert bytes(conn.transport.written).count(b"HTTP/1.1 500 Internal Server Error") == 2
