@@ -334,3 +334,13 @@ def test_a_draining_worker_finishes_asgi_requests_and_closes_websockets(mark: Pa
         assert server.process.wait(30) == 0
     finally:
         server.stop()
+
+
+def test_smuggling_is_refused_before_an_asgi_app(site: LiveClient) -> None:
+    head = (
+        b"POST /raw/read-body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /raw/state HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with raw_request(site, head) as sock:
+        data = read_until_closed(sock)
+    assert data.startswith(b"HTTP/1.1 400 ") and data.count(b"HTTP/1.1") == 1
