@@ -211,7 +211,7 @@ class _Builder:
         hints = resolved_hints(handler)
         in_body = method in _BODY_METHODS
         operation: dict[str, Any] = {"operationId": self._operation_id(handler, method)}
-        doc = inspect.getdoc(handler) or ""
+        doc = (inspect.getdoc(handler) or "").replace("``", "`")  # reST literals as Markdown
         summary, _, description = doc.partition("\n")
         if summary:
             operation["summary"] = summary.strip()
@@ -321,7 +321,7 @@ class _Builder:
             content = {"application/json": {"schema": schema or {"type": "object"}}}
         responses: dict[str, Any] = {
             "200": {"description": "OK", "content": content},
-            "400": _error("A parameter is missing or invalid (``param`` names it)"),
+            "400": _error("A parameter is missing or invalid (`param` names it)"),
         }
         if has_params:
             responses["404"] = _error("Not Found")

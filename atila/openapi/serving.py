@@ -26,7 +26,6 @@ from atila.endpoint import Endpoint
 from atila.errors import HTTPError
 from atila.openapi.document import OPERATION_ATTRIBUTE, build_document
 from atila.payloads import File
-from atila.responses import API
 from atila.routing import RouteTable, compile_route
 
 if TYPE_CHECKING:
@@ -82,7 +81,7 @@ class _Served:
 
     def __init__(self, app: Atila) -> None:
         self.app = app
-        self._documents: dict[tuple[int, str], dict[str, Any]] = {}
+        self._documents: dict[tuple[int, str], bytes] = {}
 
     def document(self, was: Any) -> Any:
         script_name = was.request.script_name or ""
@@ -90,8 +89,12 @@ class _Served:
         document = self._documents.get(key)
         if document is None:
             document = build_document(self.app, script_name)
+            # serialized once; not an ``API`` response, which ``expose_spec`` would
+            # decorate with a ``__spec__`` key the format does not allow
+            document = json.dumps(document, ensure_ascii=False).encode("utf-8")
             self._documents = {key: document}  # a service reload starts afresh
-        return API(document)
+        was.response.set_header("Content-Type", "application/json")
+        return document
 
     def page(self, was: Any) -> Any:
         config = self.app.config

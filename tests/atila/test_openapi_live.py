@@ -52,7 +52,8 @@ def test_the_document_validates(document: dict[str, Any], site: LiveClient) -> N
     assert document["info"] == {"title": "Sample API", "version": "1.0"}
     assert document["servers"] == [{"url": "/api"}]
     other = site.get("/other/spec.json").json()
-    validator.validate(other)
+    validator.validate(other)  # with expose_spec on, too
+    assert "__spec__" in site.get("/other/hello").json()
     assert list(other["paths"]) == ["/hello"] and other["servers"] == [{"url": "/other"}]
 
 
