@@ -6,8 +6,9 @@ and opens a :class:`~skitai.server.websocket.WebSocket`, with the engine's
 limits: messages up to :data:`MAX_MESSAGE_SIZE` (a larger one closes with 1009),
 an idle connection closed after :data:`IDLE_TIMEOUT`, 1001 when the worker
 drains, 1002 for a protocol error.  ``websocket.close`` before the accept
-refuses the upgrade with ``403``; after it, starts the close handshake with the
-app's code and reason.  Messages from the client wait in a queue; past
+refuses the upgrade with ``403`` (or the app's own HTTP response, through the
+``websocket.http.response`` extension); after it, starts the close handshake with
+the app's code and reason.  Messages from the client wait in a queue; past
 :data:`MAX_QUEUED_MESSAGES` the socket is not read until the app catches up
 (back-pressure), and ``send`` waits while the client is slow to read.
 
@@ -26,6 +27,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .asgi_common import (
+    STATUS_LINES,
     TEXT_PLAIN,
     ASGIProtocolError,
     app_name,
@@ -57,6 +59,8 @@ IDLE_TIMEOUT = DEFAULT_IDLE_TIMEOUT
 MAX_QUEUED_MESSAGES = 64
 #: Close code reported when the socket dropped without a close handshake.
 ABNORMAL_CLOSURE = 1006
+#: The extension that lets an app answer the upgrade request with an HTTP response.
+HTTP_RESPONSE_EXTENSION = "websocket.http.response"
 
 _CONNECTING, _OPEN, _CLOSING, _CLOSED = range(4)
 
@@ -71,6 +75,7 @@ async def run_websocket(
     )
     scope["scheme"] = "wss" if exchange.scheme == "https" else "ws"
     scope["subprotocols"] = upgrade.subprotocols
+    scope["extensions"][HTTP_RESPONSE_EXTENSION] = {}
     cycle = WebSocketCycle(exchange, upgrade, container.devel)
     try:
         await app(scope, cycle.receive, cycle.send)
@@ -104,6 +109,8 @@ class WebSocketCycle:
         self.queue: deque[Message] = deque([{"type": "websocket.connect"}])
         self._disconnect: Message | None = None
         self._waiter: asyncio.Future[None] | None = None
+        #: a ``websocket.http.response`` being sent: (status line, headers, body so far)
+        self._denial: tuple[str, list[tuple[str, str]], list[bytes]] | None = None
         exchange.protocol.wait_lost().add_done_callback(self._lost)
 
     # -- the engine socket's handler (event loop) -------------------------------------
@@ -163,6 +170,8 @@ class WebSocketCycle:
                 self._accept(message)
             elif kind == "websocket.close":
                 self.refuse()
+            elif kind.startswith("websocket.http.response."):
+                self._deny(kind, message)
             else:
                 raise ASGIProtocolError(f"{kind!r} before websocket.accept or websocket.close")
             return
@@ -206,12 +215,33 @@ class WebSocketCycle:
         if not protocol.writable.is_set():
             await protocol.drain()  # the client reads slowly: wait for it
 
+    def _deny(self, kind: str, message: Message) -> None:
+        """The ``websocket.http.response`` extension: an HTTP answer instead of the handshake."""
+        if kind == "websocket.http.response.start" and self._denial is None:
+            line = STATUS_LINES.get(message.get("status"))  # type: ignore[arg-type]
+            if line is None:
+                raise ASGIProtocolError(f"invalid status {message.get('status')!r}")
+            headers, _ = response_headers(message.get("headers") or ())
+            self._denial = (line, headers, [])
+        elif kind == "websocket.http.response.body" and self._denial is not None:
+            line, headers, body = self._denial
+            body.append(bytes(message.get("body", b"")))
+            if not message.get("more_body"):
+                self.refuse(line, b"".join(body), headers)
+        else:
+            raise ASGIProtocolError(f"{kind!r} out of order")
+
     # -- ending -----------------------------------------------------------------------
-    def refuse(self, status: str = "403 Forbidden", body: bytes = b"WebSocket refused\n") -> None:
-        """Answer the upgrade request with an HTTP error instead of the handshake."""
+    def refuse(
+        self,
+        status: str = "403 Forbidden",
+        body: bytes = b"WebSocket refused\n",
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Answer the upgrade request with an HTTP response instead of the handshake."""
         self.state = _CLOSED
         self._disconnect = {"type": "websocket.disconnect", "code": ABNORMAL_CLOSURE, "reason": ""}
-        self.exchange.respond(status, [TEXT_PLAIN], body)
+        self.exchange.respond(status, [TEXT_PLAIN] if headers is None else headers, body)
 
     def fail(self, details: str) -> None:
         """The app failed: ``500`` before the handshake, close 1011 after it."""

@@ -281,6 +281,11 @@ def test_websocket_refusals_and_errors(site: LiveClient) -> None:
         with pytest.raises(InvalidStatus) as refused:
             connect(base + path)
         assert refused.value.response.status_code == status
+    with pytest.raises(InvalidStatus) as refused:
+        connect(base + "/ws-http")
+    assert refused.value.response.status_code == 401
+    assert refused.value.response.headers["www-authenticate"] == "Bearer"
+    assert refused.value.response.body == b"log in first"
     with connect(base + "/ws-raise-open") as ws:
         ws.send("x")
         with pytest.raises(ConnectionClosed) as closed:

@@ -181,6 +181,12 @@ async def websocket(scope, receive, send):
         raise ValueError("boom before the accept")
     elif path == "/ws-return":
         return
+    elif path == "/ws-http":  # the websocket.http.response extension
+        assert "websocket.http.response" in scope["extensions"]
+        await send({"type": "websocket.http.response.start", "status": 401,
+                    "headers": [(b"www-authenticate", b"Bearer")]})  # fmt: skip
+        await send({"type": "websocket.http.response.body", "body": b"log in ", "more_body": True})
+        await send({"type": "websocket.http.response.body", "body": b"first"})
     elif path == "/ws-raise-open":
         await send({"type": "websocket.accept"})
         await receive()
