@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from atila.annotations import resolved_hints, strip_annotated, union_members
 from atila.openapi.rules import InspectionFacts, ParamFacts, describe_inspection
 from atila.openapi.schemas import SchemaRegistry, jsonable
+from atila.payloads import File, Static
 from atila.permissions import GUARD_ORDER
 from atila.routing import INT_KEYWORDS, Param, Route
 
@@ -316,6 +317,8 @@ class _Builder:
         returned = hints.get("return")
         if strip_annotated(returned) is str:
             content = {"text/html": {"schema": {"type": "string"}}}
+        elif strip_annotated(returned) in (File, Static):  # a mounted directory's files ...
+            content = {"*/*": {"schema": {}}}
         else:
             schema = self.schemas.schema_of(returned) if returned is not None else {}
             content = {"application/json": {"schema": schema or {"type": "object"}}}
