@@ -25,10 +25,13 @@ def test_serve_script_found_beside_settings() -> None:
 
 
 def test_collected_mounts_of_the_demo(skitai_mounts: Any) -> None:
-    points = [(mount.point, mount.static is not None) for mount in skitai_mounts.engine.mounts]
+    points = [
+        (mount.point, "static" if mount.static is not None else mount.interface)
+        for mount in skitai_mounts.engine.mounts
+    ]
     assert points == [
-        ("/admin", False), ("/static/admin", True), ("/api/v1", False), ("/api/v2", False),
-        ("/", False), ("/", True),
+        ("/admin", "asgi"), ("/svc", "asgi"), ("/static/admin", "static"), ("/api/v1", "wsgi"),
+        ("/api/v2", "wsgi"), ("/", "wsgi"), ("/", "static"),
     ]  # fmt: skip
     assert skitai_mounts.options["port"] == 5000
     assert skitai_mounts.options["name"] == "atila-demo"
