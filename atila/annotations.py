@@ -38,6 +38,7 @@ from typing import Any
 
 from atila.converters import (
     CONVERSION_ERRORS,
+    first_fit,
     to_bool,
     to_dict,
     to_float,
@@ -200,18 +201,6 @@ def _mapping(convert: Convert) -> Convert:
     return convert_all
 
 
-def _first_fit(converters: list[Convert]) -> Convert:
-    def convert(value: Any) -> Any:
-        for converter in converters:
-            try:
-                return converter(value)
-            except CONVERSION_ERRORS:
-                continue
-        raise ValueError(value)
-
-    return convert
-
-
 def _typeddict(kind: type) -> Convert:
     required = frozenset(getattr(kind, "__required_keys__", ()))
 
@@ -235,7 +224,7 @@ def converter_for(annotation: Any) -> tuple[Convert, str] | None:
         if not parts or any(part is None for part in parts):
             return None
         known = [part for part in parts if part is not None]
-        return _first_fit([c for c, _ in known]), " or ".join(must for _, must in known)
+        return first_fit([c for c, _ in known]), " or ".join(must for _, must in known)
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:

@@ -109,6 +109,20 @@ def to_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(to_str(value))
 
 
+def first_fit(converters: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
+    """A converter trying ``converters`` in order: the first that converts wins."""
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            try:
+                return converter(value)
+            except CONVERSION_ERRORS:
+                continue
+        raise ValueError(value)
+
+    return convert
+
+
 def empty_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value else value
 
@@ -142,6 +156,7 @@ __all__ = [
     "NAMED_CONVERTERS",
     "TYPE_CONVERTERS",
     "empty_to_none",
+    "first_fit",
     "to_bool",
     "to_dict",
     "to_email",

@@ -33,12 +33,19 @@ from atila.converters import (
     CONVERSION_ERRORS,
     NAMED_CONVERTERS,
     TYPE_CONVERTERS,
+    first_fit,
     to_number,
 )
 from atila.errors import ParameterError
 from atila.jsonbody import JSONTooDeep
 from atila.jsonbody import loads as json_loads
-from atila.rulenames import KEYWORDS, OPERATOR_HELP, OPERATORS, refuse_misspelt_keyword
+from atila.rulenames import (
+    KEYWORDS,
+    OPERATOR_HELP,
+    OPERATORS,
+    refuse_misspelt_keyword,
+    split_rule_key,
+)
 
 # Each rule of an Inspection is compiled into a Checker: it reads the parameter
 # dict and the dict of values converted so far, writes conversions into the
@@ -270,17 +277,8 @@ def _type_checker(
 ) -> Checker:
     """``offset=int``: convert to the type; ``prodtype=[int, str]``: the first that fits."""
     kinds = (spec,) if isinstance(spec, type) else tuple(spec)
-    converters = [_type_converter(kind) for kind in kinds]
+    convert = first_fit([_type_converter(kind) for kind in kinds])
     must = "be " + " or ".join(kind.__name__ for kind in kinds)
-
-    def convert(value: Any) -> Any:
-        for converter in converters:
-            try:
-                return converter(value)
-            except CONVERSION_ERRORS:
-                continue
-        raise ValueError(value)
-
     path = _parse_path(key)
     if not path.steps:
         scalar = list not in kinds
@@ -455,13 +453,7 @@ def _regex_test(pattern: re.Pattern[str]) -> tuple[Callable[[Any], bool], str]:
 
 
 def _operator_checker(key: str, spec: Any, lists: frozenset[str]) -> Checker:
-    head, sep, tail = key.rpartition("__")
-    op = "eq"
-    if sep and head and tail in OPERATORS:
-        key, op = head, tail
-    by_length = key.endswith("__len") and len(key) > 5
-    if by_length:
-        key = key[:-5]
+    key, op, by_length = split_rule_key(key)
     path = _parse_path(key)
     if isinstance(spec, re.Pattern):
         if op != "eq" or by_length:

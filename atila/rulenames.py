@@ -14,7 +14,7 @@ import difflib
 import re
 from typing import Any
 
-__all__ = ["KEYWORDS", "OPERATORS", "OPERATOR_HELP", "refuse_misspelt_keyword"]
+__all__ = ["KEYWORDS", "OPERATORS", "OPERATOR_HELP", "refuse_misspelt_keyword", "split_rule_key"]
 
 #: the operators a rule key may end with (``a__gte``)
 OPERATORS = frozenset({
@@ -70,3 +70,14 @@ def refuse_misspelt_keyword(key: str, value: Any) -> None:
             f"{', '.join(KEYWORDS)}, or <param>=<type>, <param>=re.compile(...), "
             f"<param>=<value> and <param><operator>=<value> with operators {OPERATOR_HELP}"
         )
+
+
+def split_rule_key(key: str) -> tuple[str, str, bool]:
+    """``"a__len__gte"`` -> ``("a", "gte", True)``: the parameter path, the operator
+    (``eq`` when none is given) and whether the rule is on the value's length."""
+    head, sep, tail = key.rpartition("__")
+    op = "eq"
+    if sep and head and tail in OPERATORS:
+        key, op = head, tail
+    by_length = key.endswith("__len") and len(key) > 5
+    return (key[:-5] if by_length else key), op, by_length

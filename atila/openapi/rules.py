@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atila.openapi.schemas import SchemaRegistry, jsonable
-from atila.rulenames import KEYWORDS, OPERATORS
+from atila.rulenames import KEYWORDS, split_rule_key
 
 __all__ = ["InspectionFacts", "ParamFacts", "describe_inspection", "split_names"]
 
@@ -142,13 +142,7 @@ def _operator(schema: dict[str, Any], op: str, spec: Any) -> bool:
 
 
 def _operator_rule(facts: dict[str, ParamFacts], key: str, spec: Any, notes: list[str]) -> None:
-    head, sep, tail = key.rpartition("__")
-    op = "eq"
-    if sep and head and tail in OPERATORS:
-        key, op = head, tail
-    by_length = key.endswith("__len") and len(key) > 5
-    if by_length:
-        key = key[:-5]
+    key, op, by_length = split_rule_key(key)
     shown = getattr(spec, "pattern", spec)
     rule = f"{key}{'__len' if by_length else ''}{'' if op == 'eq' else '__' + op} = {shown!r}"
     if _NODE.search(key):  # a JSON node inside a parameter: said in words

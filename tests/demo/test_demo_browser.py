@@ -72,6 +72,19 @@ def test_admin_login_add_photo_and_see_it_on_the_front_page(demo: LiveClient, br
     page.close()
 
 
+def _try_out(page: Any, operation_id: str, body: str | None = None) -> tuple[str, Any]:
+    """Open a Swagger UI operation, "Try it out" (with ``body``), Execute: status and JSON."""
+    operation = page.locator(f"#operations-{operation_id}")
+    operation.locator(".opblock-summary").click()
+    operation.locator(".try-out__btn").click()
+    if body is not None:
+        operation.locator("textarea.body-param__text").fill(body)
+    operation.locator("button.execute").click()
+    answer = operation.locator(".live-responses-table tr.response").first
+    status = answer.locator(".response-col_status").inner_text().strip()
+    return status, json.loads(answer.locator(".response-col_description pre").first.inner_text())
+
+
 @pytest.mark.slow
 def test_openapi_page_try_it_out(demo: LiveClient, browser: Any) -> None:
     """/api/v1/docs (Swagger UI from the package, no CDN): get a token with "Try it out",
@@ -86,34 +99,49 @@ def test_openapi_page_try_it_out(demo: LiveClient, browser: Any) -> None:
     page.goto(demo.base_url + "/api/v1/docs")
     page.wait_for_selector("text=Atila demo API v1")
 
-    token_op = page.locator("#operations-auth-token_post")
-    token_op.locator(".opblock-summary").click()
-    token_op.locator(".try-out__btn").click()
-    token_op.locator("textarea.body-param__text").fill(
-        '{"username": "admin", "password": "atila-demo"}'
-    )
-    token_op.locator("button.execute").click()
-    status = token_op.locator(".live-responses-table tr.response .response-col_status").first
-    assert status.inner_text().strip() == "200"
-    body = token_op.locator(
-        ".live-responses-table tr.response .response-col_description pre"
-    ).first.inner_text()
-    token = json.loads(body)["token"]
+    credentials = '{"username": "admin", "password": "atila-demo"}'
+    status, answer = _try_out(page, "auth-token_post", credentials)
+    assert status == "200"
 
     page.locator("button.authorize").first.click()
-    page.locator(".auth-container input").first.fill(token)
+    page.locator(".auth-container input").first.fill(answer["token"])
     page.locator(".auth-btn-wrapper button.authorize").click()
     page.locator(".auth-btn-wrapper button.btn-done").click()
 
-    me_op = page.locator("#operations-default-me_get")
-    me_op.locator(".opblock-summary").click()
-    me_op.locator(".try-out__btn").click()
-    me_op.locator("button.execute").click()
-    status = me_op.locator(".live-responses-table tr.response .response-col_status").first
-    assert status.inner_text().strip() == "200"
-    body = me_op.locator(
-        ".live-responses-table tr.response .response-col_description pre"
-    ).first.inner_text()
-    assert json.loads(body)["username"] == "admin"
+    status, answer = _try_out(page, "default-me_get")
+    assert status == "200" and answer["username"] == "admin"
     assert outside == []  # every asset came from the server itself
     page.close()
+
+
+@pytest.mark.slow
+def test_front_page_updates_live_across_workers(demo: LiveClient, browser: Any) -> None:
+    """Pages open on both workers; a photo added in the admin appears on every one of them
+    without a reload (a Django signal -> app.broadcast -> the hub -> each worker's pages)."""
+    pages: list[Any] = []
+    workers: set[str] = set()
+    while len(workers) < 2:
+        assert len(pages) < 16, f"every page landed on worker(s) {workers}"
+        page = browser.new_page()
+        page.set_default_timeout(15000)
+        page.goto(demo.base_url + "/")
+        page.wait_for_selector("#live[data-worker]")
+        workers.add(str(page.get_attribute("#live", "data-worker")))
+        pages.append(page)
+
+    admin = browser.new_page()
+    admin.set_default_timeout(15000)
+    admin.goto(demo.base_url + "/admin/login/")
+    admin.fill("#id_username", "admin")
+    admin.fill("#id_password", "atila-demo")
+    admin.click("input[type=submit]")
+    admin.wait_for_url(demo.base_url + "/admin/")
+    admin.goto(demo.base_url + "/admin/photos/photo/add/")
+    admin.select_option("#id_owner", label="admin")
+    admin.fill("#id_title", "Live on every worker")
+    admin.click("input[name=_save]")
+    admin.wait_for_url(demo.base_url + "/admin/photos/photo/")
+    for page in pages:  # the admin's worker and the other one alike
+        page.wait_for_selector("#photos li.photo >> text=Live on every worker")
+        page.close()
+    admin.close()
