@@ -29,4 +29,5 @@ if __name__ == "__main__":
     skitai.mount("/api/v2", os.path.join(HERE, "webapi", "v2.py"), "app")
     skitai.mount("/", os.path.join(HERE, "webapi", "pages.py"), "app")
     skitai.mount("/", os.path.join(HERE, "static"))
-    skitai.run(ip="127.0.0.1", port=5000, workers=1, threads=4, name="atila-demo")
+    # 2 workers: the front page's live updates cross them through the embedded hub
+    skitai.run(ip="127.0.0.1", port=5000, workers=2, threads=4, name="atila-demo")
