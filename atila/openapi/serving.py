@@ -56,7 +56,7 @@ window.ui = SwaggerUIBundle({{url: {url}, dom_id: "#swagger-ui", deepLinking: tr
 _REDOC_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body><redoc spec-url={url}></redoc>
+<body><redoc spec-url="{url}"></redoc>
 <script src="{assets}/redoc.standalone.js"></script></body></html>
 """
 
@@ -103,12 +103,15 @@ class _Served:
                 501, "the interactive page needs drf-spectacular-sidecar (atila-stack[openapi])"
             )
         base = (was.request.script_name or "").rstrip("/")
-        url = json.dumps(base + config.get("OPENAPI_JSON_PATH", "/openapi.json"))
+        document_url = base + config.get("OPENAPI_JSON_PATH", "/openapi.json")
         assets = html.escape(base + config.get("OPENAPI_DOCS_PATH", "/docs") + "/assets")
         title = html.escape(str(config.get("OPENAPI_TITLE") or self.app.import_name))
-        template = _REDOC_PAGE if config.get("OPENAPI_UI") == "redoc" else _SWAGGER_PAGE
+        if config.get("OPENAPI_UI") == "redoc":  # the URL in an HTML attribute
+            template, url = _REDOC_PAGE, html.escape(document_url)
+        else:  # the URL in a script: a JSON string that cannot close the script
+            template, url = _SWAGGER_PAGE, json.dumps(document_url).replace("<", "\\u003c")
         was.response.set_header("Content-Type", "text/html; charset=utf-8")
-        return template.format(title=title, url=html.escape(url, quote=False), assets=assets)
+        return template.format(title=title, url=url, assets=assets)
 
     def asset(self, was: Any, name: str) -> Any:
         root = assets_directory()
