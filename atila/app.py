@@ -20,7 +20,7 @@ from typing import Any
 from atila.composition import Composition
 from atila.corequests import DeferredResponse, setup_sqlphile
 from atila.coroutines import mark_coroutine
-from atila.dispatch import handle
+from atila.dispatch import handle, handle_on_loop
 from atila.endpoint import Endpoint, pipe_endpoint
 from atila.hooks import FileModified, RequestHooks
 from atila.parameters import Inspection
@@ -132,6 +132,27 @@ class Atila(SecurityDecorators, Composition):
         start_response(status, headers)
         return body
 
+    def call_on_loop(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer on the engine's event loop (:class:`skitai.types.LoopCallableApp`) when
+        the route's handler never blocks; else None: the engine calls the app on a
+        handler thread (see :mod:`atila.onloop`)."""
+        if self._successor is not None:
+            return self.newest().call_on_loop(environ, start_response)
+        if not self.lifecycle.started:  # starting may block: not on the loop
+            return None
+        if not self.debug and environ.get(DEVEL_ENVIRON_KEY):
+            self.debug = True
+        self._serving = True
+        self._mount_point = environ.get("SCRIPT_NAME", "")
+        outcome = handle_on_loop(self, environ)
+        if outcome is None:
+            return None
+        if isinstance(outcome, DeferredResponse):
+            return outcome.bind(start_response)
+        status, headers, body = outcome
+        start_response(status, headers)
+        return body
+
     def coroutine(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Make a generator handler a coroutine (spec "Generator Based Coroutine"):
         ``task = yield was.db(...).execute()`` waits without holding a thread."""
@@ -218,7 +239,8 @@ class Atila(SecurityDecorators, Composition):
         ``methods`` limits the HTTP methods (405 with ``Allow`` otherwise;
         None allows all), ``content_types`` the request body types (415);
         other ``options`` (``access_control_allow_origin`` ...) are kept on the
-        route.  A handler may carry several routes.
+        route.  ``nothread=True`` runs a ``def`` handler that never blocks on the
+        engine's event loop (:mod:`atila.onloop`).  A handler may carry several routes.
         """
         method_list = [methods] if isinstance(methods, str) else methods
         type_list = [content_types] if isinstance(content_types, str) else content_types

@@ -20,6 +20,7 @@ asyncio code.  Blocking calls in it block the whole worker: use
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import threading
 import weakref
@@ -83,9 +84,15 @@ def _sent_back(item: Pending) -> Any:
 
 
 class Coroutine(Pending):
-    """Drives a coroutine handler's generator (see the module docstring)."""
+    """Drives a coroutine handler's generator (see the module docstring).
 
-    def __init__(self, generator: Generator[Any, Any, Any]) -> None:
+    ``resume_on_loop``: a handler started on the event loop (:mod:`atila.onloop`)
+    takes its next steps there too; one started on a handler thread stays on
+    handler threads.
+    """
+
+    def __init__(self, generator: Generator[Any, Any, Any], on_loop: bool = False) -> None:
+        self.resume_on_loop = on_loop
         self._generator = generator
         self._sent: Any = None
         self._waiting: Pending | None = None
@@ -188,5 +195,5 @@ def as_pending(result: Any, was: Any) -> Pending | None:
     if isinstance(result, GeneratorType):
         route = was.request.route
         if route is not None and (route.options.get("coroutine") or is_coroutine(route.handler)):
-            return Coroutine(result)
+            return Coroutine(result, asyncio._get_running_loop() is not None)
     return None

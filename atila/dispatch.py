@@ -34,6 +34,7 @@ from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
 from atila.errors import HTTPError, NotAllowed, ParameterError
 from atila.jsonbody import MAX_JSON_DEPTH
+from atila.onloop import RESOLVED_KEY, runs_on_loop
 from atila.openapi import openapi_table
 from atila.request import Request
 from atila.routing import Blocked, Match, NoMatch, Redirect, Route
@@ -45,7 +46,7 @@ from skitai.corequests import CorequestError, Pending
 if TYPE_CHECKING:
     from atila.app import Atila
 
-__all__ = ["Built", "handle", "http_error_of"]
+__all__ = ["Built", "handle", "handle_on_loop", "http_error_of"]
 
 WSGIResult = tuple[str, list[tuple[str, str]], Iterable[bytes]]
 
@@ -91,6 +92,29 @@ def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse
     """Answer one WSGI request: status, headers and body iterable, or a deferral."""
     config = app.config  # item access: an AttrDict attribute read costs a failed lookup
     request = Request(environ, int(config["MAX_UPLOAD_SIZE"]))
+    # routed already on the event loop, which left the request to this thread
+    resolved = environ.pop(RESOLVED_KEY, None)
+    return _handle(app, request, resolved)
+
+
+def handle_on_loop(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse | None:
+    """Answer one request on the engine's event loop when its route runs there, else
+    None (the engine then calls the app on a handler thread; see :mod:`atila.onloop`)."""
+    request = Request(environ, int(app.config["MAX_UPLOAD_SIZE"]))
+    if request.method == "POST" and request.get_content_type() in xmlrpc.XMLRPC_TYPES:
+        return None  # the call is in the body, parsed on the thread
+    resolved = _resolve(app, request)
+    if not (isinstance(resolved, Match) and runs_on_loop(app, resolved.route)):
+        environ[RESOLVED_KEY] = resolved  # the thread does not route it again
+        return None
+    return _handle(app, request, resolved)
+
+
+def _handle(
+    app: Atila, request: Request, resolved: Match | Redirect | Blocked | NoMatch | None
+) -> WSGIResult | DeferredResponse:
+    config = app.config
+    environ = request.env
     request.security = RequestSecurity(app, request)
     request.upload_dir = config.get("UPLOAD_TEMP_DIR")
     request.max_json_depth = config.get("MAX_JSON_DEPTH", MAX_JSON_DEPTH)
@@ -103,7 +127,7 @@ def handle(app: Atila, environ: dict[str, Any]) -> WSGIResult | DeferredResponse
     r_token = app.r.begin()
     outcome: WSGIResult | DeferredResponse | None = None
     try:
-        outcome = _complete(app, was, partial(_route_and_call, app, was))
+        outcome = _complete(app, was, partial(_route_and_call, app, was, resolved))
         return outcome
     finally:
         if not isinstance(outcome, DeferredResponse):
@@ -198,9 +222,12 @@ def _describe_route(route: Route, app: Atila) -> dict[str, Any]:
     }
 
 
-def _route_and_call(app: Atila, was: Was) -> Any:
+def _route_and_call(
+    app: Atila, was: Was, resolved: Match | Redirect | Blocked | NoMatch | None = None
+) -> Any:
     request = was.request
-    resolved = _resolve(app, request)
+    if resolved is None:
+        resolved = _resolve(app, request)
     if isinstance(resolved, Redirect):
         location = quote(resolved.location.encode("latin-1", "replace"), safe="/")
         if request.query_string:

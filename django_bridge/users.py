@@ -172,6 +172,8 @@ def install(app: Any, settings: str | None = None, login_url: str | None = None)
     users = DjangoUsers(login_url)
     app.before_request(users.begin)
     app.teardown_request(users.end)
+    # those hooks use the ORM, which Django refuses on an event loop (atila.onloop)
+    app.config.LOOP_DISPATCH = False
     if not app.securekey:
         app.securekey = django_settings.SECRET_KEY
     security = app.security

@@ -1,5 +1,6 @@
-"""Routes each request to its mount: a WSGI app on a handler thread, an ASGI app on
-the event loop, or static files.
+"""Routes each request to its mount: a WSGI app on a handler thread (or on the event
+loop when it offers ``call_on_loop``, :class:`skitai.types.LoopCallableApp`), an ASGI
+app on the event loop, or static files.
 
 ``MountDispatcher`` implements :class:`skitai.server.state.Dispatcher` over a
 frozen :class:`~skitai.mounts.MountTable`.  Static files are answered on the
@@ -23,6 +24,7 @@ from .server.proxy import TrustedProxies
 from .server.threads import HandlerPool
 from .server.wsgi import WSGIContainer, split_path
 from .static import StaticResponse, fs_path
+from .types import LoopCallableApp
 
 logger = logging.getLogger("skitai.dispatch")
 
@@ -50,6 +52,12 @@ class MountDispatcher:
         self.lifespans = Lifespans(self._asgi_apps())
         self.proxies = TrustedProxies(config.forwarded_allow_ips)
         self._health = config.health.encode("latin-1") if config.health else None
+        #: ``call_on_loop`` of the WSGI apps that have one, by mount point
+        self._loop_calls = {
+            mount.point: mount.app.call_on_loop
+            for mount in mounts
+            if mount.interface == "wsgi" and isinstance(mount.app, LoopCallableApp)
+        }
         self._limits = {
             mount.point: int(getattr(mount.pref, "max_client_body_size", 0) or 0)
             for mount in mounts
@@ -89,6 +97,17 @@ class MountDispatcher:
             self.asgi.call(exchange, mount.app, "" if mount.point == "/" else mount.point, path)
         elif mount.app is not None:
             script_name = "" if mount.point == "/" else mount.point
+            loop_call = self._loop_calls.get(mount.point)
+            body = exchange.body
+            if (
+                loop_call is not None
+                and (body is None or body.complete)
+                and not exchange.websocket_request
+            ):  # the app may answer right here (skitai.types.LoopCallableApp)
+                self.container.call_on_loop(
+                    exchange, mount.app, loop_call, script_name, mount.relative(path)
+                )
+                return
             self.pool.submit(
                 self.container.call, exchange, mount.app, script_name, mount.relative(path)
             )

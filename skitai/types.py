@@ -81,6 +81,33 @@ class LifecycleApp(Protocol):
 
 
 @runtime_checkable
+class LoopCallableApp(Protocol):
+    """A WSGI app that can answer some requests on the worker's event loop.
+
+    For a request whose body has arrived whole (and that is no WebSocket
+    upgrade), the engine calls ``call_on_loop(environ, start_response)`` on the
+    event loop instead of ``app(environ, start_response)`` on a handler thread.
+    The environ is the same one a WSGI call gets (``wsgi.input`` holds the whole
+    body in memory).  The app either answers, exactly as a WSGI call would (a
+    body iterable, possibly a :class:`DeferredBody`), running no code that may
+    block, or returns ``None`` *before* having called ``start_response``: the
+    engine then calls ``app(environ, start_response)`` with the same environ on
+    a handler thread (one hop there, the response goes back as for any WSGI
+    call).  A whole (list or tuple) body is sent from the loop; a stream or a
+    file goes out from a handler thread.  Other servers never call it.
+    Atila's app is one (``async def`` handlers never leave the loop).
+    """
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]: ...
+
+    def call_on_loop(
+        self, environ: Environ, start_response: StartResponse
+    ) -> Iterable[bytes] | None:
+        """Answer on the event loop, or None to be called on a handler thread."""
+        ...
+
+
+@runtime_checkable
 class DeferredBody(Protocol):
     """A WSGI response iterable whose response is not known yet (a corequest runs).
 

@@ -241,6 +241,36 @@ class WSGIContainer:
 
         self._run(exchange, app, response, produce)
 
+    def call_on_loop(
+        self,
+        exchange: Exchange,
+        app: WSGIApp,
+        loop_call: Callable[..., Iterable[bytes] | None],
+        script_name: str,
+        path_info: str,
+    ) -> None:
+        """Let a :class:`~skitai.types.LoopCallableApp` answer ``exchange`` on the event loop.
+
+        Its ``loop_call`` returning None sends the request, with the environ
+        already built, to a handler thread as an ordinary WSGI call.  Only for
+        a request whose body is whole and that is no WebSocket upgrade (the
+        dispatcher checks): nothing here may wait for the client.
+        """
+        if exchange.closed:
+            exchange.abort()
+            return
+        response = _Response(exchange)
+        environ = build_environ(exchange, script_name, path_info, self.multiprocess)
+        if self.extra_environ:
+            environ.update(self.extra_environ)
+
+        def on_thread() -> Iterable[bytes]:
+            return app(environ, response.start_response)
+
+        self._resume_on_loop(
+            exchange, app, response, lambda: loop_call(environ, response.start_response), on_thread
+        )
+
     def _run(
         self,
         exchange: Exchange,
@@ -310,17 +340,23 @@ class WSGIContainer:
         exchange: Exchange,
         app: WSGIApp,
         response: _Response,
-        resume: Callable[[], Iterable[bytes]],
+        resume: Callable[[], Iterable[bytes] | None],
+        on_thread: Callable[[], Iterable[bytes]] | None = None,
     ) -> None:
         """Finish a deferred body that allows it (``resume_on_loop``) on the event loop.
 
         A whole body (list or tuple) is answered here; anything else (a stream,
         a file, a body cut short) goes on to a handler thread, since sending it
-        may wait for the client.
+        may wait for the client.  ``resume()`` returning None (a loop call that
+        declined, see :meth:`call_on_loop`) runs ``on_thread`` on a handler thread.
         """
         result: Iterable[bytes] | None = None
         try:
             result = resume()
+            if result is None and on_thread is not None and response.status is None:
+                assert self.resubmit is not None
+                self.resubmit(self._run, exchange, app, response, on_thread)
+                return
             if self._defer(exchange, app, response, result):
                 result = None
                 return
