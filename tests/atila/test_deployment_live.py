@@ -2,10 +2,12 @@
 
 Every piece runs on loopback ports of its own, started here: ``redis-server``
 (``redis_server``), the two engines (``tests/apps/hub_site`` with ``--broker``) and
-Debian's nginx with the configuration the docs show.  Through nginx, which
-spreads requests and WebSockets over both engines: a login holds on every worker
-of both, a push, a room message, a broadcast and a state change cross engines, and
-killing one engine mid-load loses no request (nginx retries the other).
+Debian's nginx with the configuration the docs show, and a PostgreSQL database of
+the test's own (``pg_dsn``).  Through nginx, which spreads requests and WebSockets
+over both engines: a login holds on every worker of both, a push, a room message,
+a broadcast and a state change cross engines, notes written through either engine
+are read by every worker of both, and killing one engine mid-load loses no
+request (nginx retries the other).
 """
 
 from __future__ import annotations
@@ -88,8 +90,22 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def engines(redis_server: Any, events: Path) -> Iterator[list[LiveClient]]:  # noqa: F811
-    servers = [start(events, "--broker", redis_server.url) for _ in range(2)]
+def notes_db(pg_dsn: str, pg: Any) -> str:
+    """The PostgreSQL database both engines keep their notes in (``notes.py``)."""
+    with pg.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS note")
+        cursor.execute("CREATE TABLE note (id serial PRIMARY KEY, body text, pid int)")
+    return pg_dsn
+
+
+@pytest.fixture
+def engines(
+    redis_server: Any,
+    events: Path,  # noqa: F811
+    notes_db: str,
+) -> Iterator[list[LiveClient]]:
+    env = {"NOTES_DSN": notes_db}
+    servers = [start(events, "--broker", redis_server.url, env=env) for _ in range(2)]
     yield servers
     for server in servers:
         server.stop()
@@ -167,6 +183,36 @@ def test_two_engines_behind_nginx_are_one_application(
 
     wait_until(state_everywhere, what="the state change on all 4 workers")
     check_logout(proxy, 4, at_once=False)
+
+
+def test_engines_behind_nginx_share_one_database(
+    nginx: LiveClient, engines: list[LiveClient], pg: Any
+) -> None:
+    per_engine = [worker_pids([engine], 2) for engine in engines]
+    writers: set[str] = set()
+    for number in range(12):  # a new connection each: nginx spreads them over both engines
+        answer = requests.post(
+            nginx.base_url + "/notes/add", data={"body": f"note {number}"},
+            headers={"Connection": "close"}, timeout=10,
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        writers.add(str(answer.json()["pid"]))
+    assert all(writers & pids for pids in per_engine), "both engines wrote"
+    expected = [f"note {number}" for number in range(12)]
+    with pg.cursor() as cursor:
+        cursor.execute("SELECT body FROM note ORDER BY id")
+        assert [row[0] for row in cursor.fetchall()] == expected
+    readers: set[str] = set()
+
+    def every_worker_reads_them() -> bool:
+        listing = requests.get(
+            nginx.base_url + "/notes/list", headers={"Connection": "close"}, timeout=10
+        ).json()
+        assert [body for body, _ in listing["rows"]] == expected
+        readers.add(str(listing["pid"]))
+        return readers == set().union(*per_engine)
+
+    wait_until(every_worker_reads_them, what="every worker of both engines reading the notes")
 
 
 def test_nginx_fails_over_when_an_engine_dies(nginx: LiveClient, engines: list[LiveClient]) -> None:
