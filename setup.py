@@ -23,6 +23,14 @@ TEMPLATE_REQUIRES = [
 #: (it ships the assets only; it depends on Django, the stack's companion anyway).
 OPENAPI_REQUIRES = ["drf-spectacular-sidecar"]
 
+#: the user guide (mkdocs.yml): ``mkdocs build --strict`` / ``mkdocs serve``.
+DOCS_REQUIRES = [
+    "mkdocs>=1.6",
+    "mkdocs-material>=9.5",
+    "mkdocstrings[python]>=0.26",
+    "pymdown-extensions>=10",
+]
+
 TEST_REQUIRES = [
     "pytest",
     "pytest-timeout",
@@ -41,6 +49,8 @@ TEST_REQUIRES = [
     "ruff",
     # the demo's browser test drives Debian's chromium (apt-get install chromium)
     "playwright",
+    # tests/test_docs_site.py builds the user guide in strict mode
+    *DOCS_REQUIRES,
 ]
 
 setup(
@@ -85,6 +95,7 @@ setup(
         # the message hub across hosts (--broker redis://...); one host needs nothing
         "redis": ["redis>=5"],
         "openapi": OPENAPI_REQUIRES,
+        "docs": DOCS_REQUIRES,
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": [

@@ -1,0 +1,77 @@
+"""The user guide (``mkdocs.yml``, pages under ``docs/``) builds in strict mode, and its
+code comes from files the tests run.
+
+* ``mkdocs build --strict``: a broken link, a missing page in the nav, an anchor that
+  is not there or a ``--8<--`` include whose file is gone fails the build, so it fails
+  here (and in CI, which runs this suite).
+* The guide's own pages (tutorial, how-to guides, explanations) hold no Python written
+  inline: every Python block is an include of a file under ``docs/examples/`` or of
+  the demo project, and every such file is named by a test (``tests/docs/`` runs the
+  examples; ``tests/demo/`` runs the demo).  An example that drifts from the code
+  fails its test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+#: The sections written for users; the design notes (docs/*.md) are prose about choices.
+GUIDE_SECTIONS = ("tutorial", "howto", "explanation")
+#: ```python ... ``` blocks (any attributes after the language name).
+_PYTHON_BLOCK = re.compile(r"^```(?:python|py)\b[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+#: a pymdownx.snippets include line: --8<-- "path[:section or lines]"
+_SNIPPET = re.compile(r'^--8<--\s+"([^":]+)(?::[^"]*)?"\s*$')
+#: tests that run the included files: the examples' tests and the demo's
+_TESTS_OF_INCLUDES = (ROOT / "tests" / "docs", ROOT / "tests" / "demo")
+
+
+def guide_pages() -> list[Path]:
+    """The Markdown pages of the tutorial, the how-to guides and the explanations."""
+    return sorted(page for section in GUIDE_SECTIONS for page in (DOCS / section).glob("*.md"))
+
+
+def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material's banner about MkDocs 2
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for page in ("index.html", "tutorial/index.html", "howto/index.html", "reference/index.html"):
+        assert (site / page).is_file(), page
+
+
+@pytest.mark.parametrize("page", guide_pages(), ids=lambda page: page.relative_to(DOCS).as_posix())
+def test_python_in_the_guide_is_included_from_tested_files(page: Path) -> None:
+    tested = "\n".join(
+        test.read_text(encoding="utf-8")
+        for folder in _TESTS_OF_INCLUDES
+        for test in folder.rglob("*.py")
+    )
+    for block in _PYTHON_BLOCK.findall(page.read_text(encoding="utf-8")):
+        lines = [line for line in block.splitlines() if line.strip()]
+        assert lines, f"{page.name}: an empty python block"
+        for line in lines:
+            match = _SNIPPET.match(line.strip())
+            assert match, f"{page.name}: inline Python (include it from docs/examples/): {line!r}"
+            path = match.group(1)
+            assert (ROOT / path).is_file(), f"{page.name}: {path} does not exist"
+            if path.startswith("docs/examples/"):
+                name = path.removeprefix("docs/examples/")
+                assert name in tested, f"{page.name}: no test under tests/docs names {name}"
+            else:
+                assert path.startswith("demo_project/"), f"{page.name}: {path} is not tested"
