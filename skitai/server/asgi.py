@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import traceback
 from typing import TYPE_CHECKING, Any
 
@@ -48,16 +49,18 @@ from .asgi_common import (
     ASGIProtocolError,
     app_name,
     connection_scope,
-    response_headers,
+    encode_headers,
 )
 from .asgi_websocket import run_websocket
 from .errors import ClientDisconnected, ProtocolError
-from .exchange import Exchange
+from .exchange import EncodedHeaders, Exchange
 
 if TYPE_CHECKING:
     from ..types import ASGIApp, Message, Scope
 
 logger = logging.getLogger("skitai.asgi")
+#: Start each app's task eagerly (``asyncio.Task(eager_start=True)``, Python 3.12+).
+EAGER_TASKS = sys.version_info >= (3, 12)
 
 
 def asgi_path(path: str) -> str:
@@ -103,10 +106,20 @@ class ASGIContainer:
         scope["method"] = exchange.method
         scope["scheme"] = exchange.scheme
         cycle = HTTPCycle(exchange, self.devel, self.names)
-        self._spawn(exchange, cycle.run(app, scope))
+        self._spawn(exchange, cycle.run(app, scope), EAGER_TASKS)
 
-    def _spawn(self, exchange: Exchange, coro: Any) -> None:
-        task = exchange.protocol.loop.create_task(coro)
+    def _spawn(self, exchange: Exchange, coro: Any, eager: bool = False) -> None:
+        loop = exchange.protocol.loop
+        if eager:
+            # The app's first step runs now, in a task of its own (current_task(),
+            # contextvars and cancellation are as usual): an app that answers
+            # without waiting never goes through the loop's queue.  Not for an
+            # upgrade: the protocol switches only once the parser has returned.
+            task = asyncio.Task(coro, loop=loop, eager_start=True)  # type: ignore[call-arg]
+            if task.done():
+                return
+        else:
+            task = loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -138,7 +151,7 @@ class HTTPCycle:
         self.devel = devel
         #: the status line, once ``http.response.start`` came
         self.status: str | None = None
-        self.headers: list[tuple[str, str]] = []
+        self.headers: EncodedHeaders | None = None
         #: the Content-Length the app declared, and the body bytes still owed to it
         self.declared: int | None = None
         self.remaining: int | None = None
@@ -243,10 +256,10 @@ class HTTPCycle:
         line = STATUS_LINES.get(status) if type(status) is int else None  # type: ignore[arg-type]
         if line is None:
             raise ASGIProtocolError(f"invalid status {status!r} in http.response.start")
-        self.headers, declared = response_headers(message.get("headers", ()))
+        self.headers = fields = encode_headers(message.get("headers", ()), status)  # type: ignore[arg-type]
         self.status = line
         no_body = self.exchange.method == "HEAD" or status in (204, 304)
-        self.declared = declared
+        self.declared = declared = fields.length
         self.remaining = None if no_body else declared
 
     async def _body(self, body: Any, more: bool) -> None:
@@ -260,8 +273,8 @@ class HTTPCycle:
             if len(body) > remaining:
                 body = body[:remaining]  # never more than the declared Content-Length
             remaining = self.remaining = remaining - len(body)
-        assert self.status is not None
         if not exchange.started:
+            assert self.status is not None and self.headers is not None
             if not more and not remaining:
                 self.complete = True
                 exchange.respond(self.status, self.headers, body)

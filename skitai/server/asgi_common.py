@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from .exchange import HOP_BY_HOP, EncodedHeaders
+
 if TYPE_CHECKING:
     from .exchange import Exchange
 
@@ -75,6 +77,28 @@ def connection_scope(
     }
 
 
+def _checked(item: Any) -> tuple[bytes, bytes]:
+    """One ASGI response header as ``(name, value)`` bytes, or :class:`ASGIProtocolError`.
+
+    Names must be tokens and values free of CR, LF and NUL (no response splitting).
+    """
+    try:
+        name, value = item
+    except (TypeError, ValueError):
+        raise ASGIProtocolError(f"an ASGI header is a (name, value) pair: {item!r}") from None
+    if type(name) is not bytes or type(value) is not bytes:
+        raise ASGIProtocolError(f"ASGI header names and values are bytes: {item!r}")
+    if _TOKEN.match(name) is None or _UNSAFE_VALUE.search(value) is not None:
+        raise ASGIProtocolError(f"invalid ASGI response header {item!r}")
+    return name, value
+
+
+def _content_length(value: bytes, declared: int | None) -> int:
+    if not value.strip().isdigit() or (declared is not None and declared != int(value)):
+        raise ASGIProtocolError(f"invalid Content-Length {value!r}")
+    return int(value)
+
+
 def response_headers(headers: Iterable[Any]) -> tuple[list[tuple[str, str]], int | None]:
     """Check an ASGI header list; return it as ``(str, str)`` pairs and a declared length.
 
@@ -84,20 +108,82 @@ def response_headers(headers: Iterable[Any]) -> tuple[list[tuple[str, str]], int
     out: list[tuple[str, str]] = []
     declared: int | None = None
     for item in headers:
-        try:
-            name, value = item
-        except (TypeError, ValueError):
-            raise ASGIProtocolError(f"an ASGI header is a (name, value) pair: {item!r}") from None
-        if type(name) is not bytes or type(value) is not bytes:
-            raise ASGIProtocolError(f"ASGI header names and values are bytes: {item!r}")
-        if _TOKEN.match(name) is None or _UNSAFE_VALUE.search(value) is not None:
-            raise ASGIProtocolError(f"invalid ASGI response header {item!r}")
+        name, value = _checked(item)
         if name.lower() == b"content-length":
-            if not value.strip().isdigit() or (declared is not None and declared != int(value)):
-                raise ASGIProtocolError(f"invalid Content-Length {value!r}")
-            declared = int(value)
+            declared = _content_length(value, declared)
         out.append((name.decode("latin-1"), value.decode("latin-1")))
     return out, declared
+
+
+# What a checked header pair is to the response head (see _field).
+_LINE, _TYPE, _ENCODING, _SERVER, _LENGTH, _CLOSE, _UPGRADE, _DROP = range(8)
+#: checked (name, value) pairs -> (kind, line, content type or length); apps send the same
+#: few fields again and again, so each is checked, classified and encoded once
+_FIELDS: dict[tuple[bytes, bytes], tuple[int, bytes, Any]] = {}
+_FIELDS_MAX = 1024
+
+
+def _field(name: bytes, value: bytes) -> tuple[int, bytes, Any]:
+    """Classify a checked header pair, as :meth:`EncodedHeaders.from_pairs` does str ones."""
+    lname = name.lower().decode("latin-1")
+    if lname in HOP_BY_HOP:
+        if lname == "connection":
+            return (_CLOSE if value.lower() == b"close" else _DROP), b"", None
+        if lname != "upgrade":
+            return _DROP, b"", None
+    line = b"%s: %s\r\n" % (name, value)
+    if lname == "upgrade":
+        return _UPGRADE, line, None  # sent only with a 426 (RFC 9110 §15.5.22)
+    if lname == "content-length":
+        return _LENGTH, b"", _content_length(value, None)
+    if lname == "content-type":
+        return _TYPE, line, value.decode("latin-1")
+    if lname == "content-encoding":
+        return _ENCODING, line, None
+    if lname == "server":
+        return _SERVER, line, None
+    return _LINE, line, None
+
+
+def encode_headers(headers: Iterable[Any], code: int) -> EncodedHeaders:
+    """Check an ASGI header list (as :func:`response_headers`) into the lines of a
+    response head with status ``code``; ``length`` is the declared Content-Length."""
+    fields = EncodedHeaders()
+    lines = fields.lines
+    cache = _FIELDS
+    for item in headers:
+        if type(item) is tuple and len(item) == 2:
+            key = item
+        else:
+            key = _checked(item)
+        known = cache.get(key) if type(key[0]) is bytes and type(key[1]) is bytes else None
+        if known is None:
+            name, value = _checked(key)
+            known = _field(name, value)
+            if len(cache) >= _FIELDS_MAX:
+                cache.clear()  # many distinct values (lengths, cookies): start over
+            cache[(name, value)] = known
+        kind, line, content_type = known
+        if kind == _LINE:
+            lines.append(line)
+        elif kind == _LENGTH:
+            if fields.length is not None and fields.length != content_type:
+                raise ASGIProtocolError(f"invalid Content-Length {key[1]!r}")
+            fields.length = content_type
+        elif kind == _TYPE:
+            fields.content_type = content_type
+            lines.append(line)
+        elif kind == _ENCODING:
+            fields.encoded = True
+            lines.append(line)
+        elif kind == _SERVER:
+            fields.has_server = True
+            lines.append(line)
+        elif kind == _CLOSE:
+            fields.close = True
+        elif kind == _UPGRADE and code == 426:
+            lines.append(line)
+    return fields
 
 
 __all__ = [
@@ -108,6 +194,7 @@ __all__ = [
     "TEXT_PLAIN",
     "app_name",
     "connection_scope",
+    "encode_headers",
     "extension_from_environ",
     "response_headers",
 ]

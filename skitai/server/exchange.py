@@ -82,6 +82,51 @@ def accepts_gzip(value: bytes) -> bool:
     return star
 
 
+class EncodedHeaders:
+    """Response header fields as they go out, and what the head must know of them.
+
+    ``lines`` are the ``b"Name: value\\r\\n"`` lines to send: hop-by-hop fields
+    (PEP 3333) and ``Content-Length`` left out (the exchange frames the body),
+    ``length`` the declared ``Content-Length``, ``close`` a ``Connection: close``
+    the app asked for, ``content_type`` the media type (for gzip), ``encoded`` a
+    ``Content-Encoding`` present, ``has_server`` a ``Server`` field of the app's.
+    """
+
+    __slots__ = ("lines", "length", "close", "content_type", "encoded", "has_server")
+
+    def __init__(self) -> None:
+        self.lines: list[bytes] = []
+        self.length: int | None = None
+        self.close = False
+        self.content_type: str | None = None
+        self.encoded = False
+        self.has_server = False
+
+    @classmethod
+    def from_pairs(cls, headers: Sequence[tuple[str, str]], code: int) -> EncodedHeaders:
+        """Scan ``(str, str)`` pairs (a WSGI app's, the engine's own) for status ``code``."""
+        fields = cls()
+        lines = fields.lines
+        for name, value in headers:
+            lname = name.lower()
+            if lname in HOP_BY_HOP:
+                if lname == "connection" and value.lower() == "close":
+                    fields.close = True
+                if not (lname == "upgrade" and code == 426):  # RFC 9110 §15.5.22 needs it
+                    continue
+            if lname == "content-length":
+                fields.length = int(value)
+                continue
+            if lname == "content-type":
+                fields.content_type = value
+            elif lname == "content-encoding":
+                fields.encoded = True
+            elif lname == "server":
+                fields.has_server = True
+            lines.append(b"%s: %s\r\n" % (name.encode("latin-1"), value.encode("latin-1")))
+        return fields
+
+
 class Exchange:
     """A request head, its body, and the response being written for it."""
 
@@ -208,7 +253,7 @@ class Exchange:
     def _head(
         self,
         status: str,
-        headers: Sequence[tuple[str, str]],
+        headers: Sequence[tuple[str, str]] | EncodedHeaders,
         length: int | None,
         body: bytes,
         compress: bool = True,
@@ -217,39 +262,32 @@ class Exchange:
         """Build the response head; return it and the (maybe gzipped) body.
 
         ``streaming`` responses send their body later: when gzipped, their
-        length is unknown and they go out chunked.
+        length is unknown and they go out chunked.  ``headers`` already checked
+        and encoded (:class:`EncodedHeaders`, the ASGI container's) are used as
+        they are; ``(str, str)`` pairs are scanned here.
         """
         code = int(status[:3])
+        if type(headers) is EncodedHeaders:
+            fields = headers
+        else:
+            fields = EncodedHeaders.from_pairs(headers, code)  # type: ignore[arg-type]
+        if fields.length is not None:
+            length = fields.length
         self.status_code = code
-        self._no_body = self.method == "HEAD" or _no_body_status(code)
-        out = [b"HTTP/1.1 ", status.encode("latin-1"), b"\r\n"]
-        close = not self.keep_alive or self.protocol.closing
-        content_type = content_encoding = None
-        has_server = False
-        for name, value in headers:
-            lname = name.lower()
-            if lname in HOP_BY_HOP:
-                if lname == "connection" and value.lower() == "close":
-                    close = True
-                if not (lname == "upgrade" and code == 426):  # RFC 9110 §15.5.22 needs it
-                    continue
-            if lname == "content-length":
-                length = int(value)
-                continue
-            if lname == "content-type":
-                content_type = value
-            elif lname == "content-encoding":
-                content_encoding = value
-            elif lname == "server":
-                has_server = True
-            out += (name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n")
+        no_body_status = code < 200 or code == 204 or code == 304
+        self._no_body = no_body_status or self.method == "HEAD"
+        out = [b"HTTP/1.1 ", status.encode("latin-1"), b"\r\n", *fields.lines]
+        close = fields.close or not self.keep_alive or self.protocol.closing
+        state = self.protocol.state
+        config = state.config
+        content_type = fields.content_type
         if (
             compress
-            and content_encoding is None
-            and content_type is not None
             and code == 200
-            and self.protocol.state.config.gzip
-            and (length is None or length >= self.protocol.state.config.gzip_min_size)
+            and content_type is not None
+            and not fields.encoded
+            and config.gzip
+            and (length is None or length >= config.gzip_min_size)
             and content_type.startswith(COMPRESSIBLE_TYPES)
         ):
             accept = self.header(b"accept-encoding")
@@ -262,13 +300,13 @@ class Exchange:
                     body = self._gzip.compress(body) + self._gzip.flush()
                     self._gzip = None
                     length = len(body)
-        if not has_server:
-            out.append(self.protocol.state.server_header)
-        out.append(self.protocol.state.date_header)
+        if not fields.has_server:
+            out.append(state.server_header)
+        out.append(state.date_header)
         if length is not None:
-            if not _no_body_status(code):
-                out += (b"Content-Length: ", str(length).encode(), b"\r\n")
-        elif not _no_body_status(code):
+            if not no_body_status:
+                out += (b"Content-Length: ", b"%d" % length, b"\r\n")
+        elif not no_body_status:
             if self.version == "1.1":
                 self._chunked = not self._no_body
                 if self._chunked:
@@ -284,7 +322,9 @@ class Exchange:
         return b"".join(out), body
 
     # -- loop side ---------------------------------------------------------------------
-    def respond(self, status: str, headers: Sequence[tuple[str, str]], body: bytes = b"") -> None:
+    def respond(
+        self, status: str, headers: Sequence[tuple[str, str]] | EncodedHeaders, body: bytes = b""
+    ) -> None:
         """Send a complete response in one write and finish the exchange."""
         if self.started or self.closed:
             self._finish()
@@ -309,7 +349,7 @@ class Exchange:
     def start(
         self,
         status: str,
-        headers: Sequence[tuple[str, str]],
+        headers: Sequence[tuple[str, str]] | EncodedHeaders,
         length: int | None = None,
         compress: bool = True,
     ) -> None:
@@ -494,4 +534,4 @@ class Exchange:
         self.protocol.loop.call_soon_threadsafe(_start)
 
 
-__all__ = ["Exchange", "accepts_gzip", "COMPRESSIBLE_TYPES"]
+__all__ = ["Exchange", "EncodedHeaders", "accepts_gzip", "COMPRESSIBLE_TYPES"]

@@ -78,6 +78,8 @@ class HttpProtocol(asyncio.Protocol):
         # parser state of the request being received
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        #: bytes of the header fields received, as ``max_header_size`` counts them
+        self._fields_size = 0
         self._head_size = 0
         self._in_head = False
         #: size of the chunk being fed, counted as head bytes if a message begins it
@@ -249,6 +251,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_begin(self) -> None:  # noqa: D102
         self._url = b""
         self._headers = []
+        self._fields_size = 0
         # A message that begins a chunk owns (at most) all of it; one that
         # follows another message in the same chunk is counted from the next.
         self._head_size = self._chunk_size
@@ -272,11 +275,11 @@ class HttpProtocol(asyncio.Protocol):
         if len(self._headers) >= self.config.max_header_fields:
             raise HeadersTooLarge(f"more than {self.config.max_header_fields} header fields")
         self._headers.append((name.lower(), value))
+        self._fields_size += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:  # noqa: D102
         self._in_head = False
-        size = sum(len(k) + len(v) + 4 for k, v in self._headers)
-        if size > self.config.max_header_size:
+        if self._fields_size > self.config.max_header_size:
             raise HeadersTooLarge(
                 f"request headers larger than {self.config.max_header_size} bytes"
             )
