@@ -278,3 +278,50 @@ def test_an_app_that_exits_does_not_stop_the_worker(loop: asyncio.AbstractEventL
     conn.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     conn.feed(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")  # the loop still runs: served again
     assert bytes(conn.transport.written).count(b"HTTP/1.1 500 Internal Server Error") == 2
+
+
+def test_response_headers_checked_once_still_hold_every_rule(
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """The container remembers header pairs it checked (asgi_common._FIELDS): a pair seen
+    before goes out as before, a changed one is checked again, and the hop-by-hop,
+    Content-Length and Server rules apply to remembered pairs too."""
+    answers = {
+        "/plain": (200, [(b"content-type", b"text/plain"), (b"x-a", b"1")]),
+        "/bad": (200, [(b"content-type", b"text/plain"), (b"x-a", b"1\r\nx-b: 2")]),
+        "/list": (200, [[b"x-a", b"1"], (b"server", b"mine")]),
+        "/hop": (200, [(b"connection", b"keep-alive"), (b"upgrade", b"h2c"), (b"x-a", b"1")]),
+        "/426": (426, [(b"upgrade", b"h2c"), (b"connection", b"upgrade")]),
+        "/two-lengths": (200, [(b"content-length", b"2"), (b"content-length", b"3")]),
+        "/close": (200, [(b"connection", b"close"), (b"content-length", b"2")]),
+    }
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        status, headers = answers[scope["path"]]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    conn = Connection(loop, app)
+
+    def get(path: str) -> bytes:
+        conn.transport.written.clear()
+        conn.feed(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        return bytes(conn.transport.written)
+
+    for _ in range(2):  # the second time from what was remembered
+        plain = get("/plain")
+        assert plain.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"\r\ncontent-type: text/plain\r\nx-a: 1\r\n" in plain
+        assert b"Content-Length: 2\r\n" in plain and b"Server: " in plain
+        assert plain.endswith(b"\r\n\r\nok")
+        assert get("/bad").startswith(b"HTTP/1.1 500 ")  # no response splitting
+        listed = get("/list")
+        assert b"x-a: 1\r\nserver: mine\r\n" in listed and b"Server: " not in listed
+        hop = get("/hop")
+        assert b"upgrade" not in hop.lower() and b"x-a: 1\r\n" in hop
+        assert b"keep-alive" not in hop.lower()
+        assert b"upgrade: h2c\r\n" in get("/426")
+        assert get("/two-lengths").startswith(b"HTTP/1.1 500 ")
+    closed = get("/close")
+    assert closed.startswith(b"HTTP/1.1 200 OK\r\n") and b"Connection: close\r\n" in closed
+    assert conn.transport.closed
