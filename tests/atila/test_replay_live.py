@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 from secure_server import challenges, digest_header
+from test_hub_live import wait_until
 
 from skitai.testing import LiveClient
 
@@ -147,6 +148,13 @@ def test_replays_are_refused_by_another_engine_sharing_a_broker(
     revoked = requests.get(first.url_for("/ott/revoke"), params={"token": token}, timeout=10)
     assert revoked.text == "revoked"
     use = second.url_for("/ott/use")
+    # A revocation is announced, not claimed: it reaches the other engine as soon as
+    # the broker delivers it (docs/deployment.md); a digest count or an OTP is claimed
+    # in Redis, and refused by the other engine at once.
+    wait_until(
+        lambda: requests.get(use, params={"token": token}, timeout=10).status_code == 400,
+        what="the revocation announced to the other engine",
+    )
     probe_both_workers(lambda: requests.get(use, params={"token": token}, timeout=10), 400)
 
     from atila.otp import generate_otp
