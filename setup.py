@@ -39,6 +39,7 @@ TEST_REQUIRES = [
     "psycopg2-binary",
     "gunicorn",
     "websockets>=13",  # a real WebSocket client for the tests
+    "httpx[http2]",  # a real HTTP/2 client (tests/skitai/test_http2.py)
     "starlette",  # ASGI apps mounted beside WSGI ones (tests/skitai/test_asgi_live.py)
     "fastapi",
     "redis>=5",  # the hub tests run two engines over a Redis of their own
@@ -80,6 +81,7 @@ setup(
         "httptools",
         "h11",
         "wsproto>=1.2",
+        "h2>=4.1",  # HTTP/2 (skitai/server/http2.py)
         "requests",
         "PyJWT>=2.8",
         "python-multipart>=0.0.18",

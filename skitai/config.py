@@ -131,7 +131,7 @@ class Config:
         return "https" if self.certfile else "http"
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The server's TLS context (TLS 1.2+, ALPN ``http/1.1``), or None without one.
+        """The server's TLS context (TLS 1.2+, ALPN ``h2`` and ``http/1.1``), or None without one.
 
         Raises ``OSError``/``ssl.SSLError`` when the certificate or key cannot be loaded.
         """
@@ -140,7 +140,7 @@ class Config:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.certfile, self.keyfile or None)
-        context.set_alpn_protocols(["http/1.1"])
+        context.set_alpn_protocols(["h2", "http/1.1"])
         return context
 
     @property

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
+from . import http2
 from .body import RequestBody
 from .draining import has_unread_input, idle_grace
 from .errors import (
@@ -112,6 +113,8 @@ class HttpProtocol(asyncio.Protocol):
         self._idle_since = monotonic()
         if not self.state.add_connection(self):
             self._refuse_over_limit()
+        elif self.scheme == "https" and http2.negotiated(transport):
+            http2.take_over(self)  # TLS chose HTTP/2 by ALPN
 
     def _refuse_over_limit(self) -> None:
         """Answer 503 to a connection over ``max_connections``, then close it gently.
@@ -179,6 +182,9 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:  # noqa: D102
         if self.websocket is not None:
             self.websocket.feed(data)
+            return
+        if not self._last_data and data.startswith(http2.PREFACE_START) and not self._over_limit:
+            http2.take_over(self, data)  # HTTP/2 with prior knowledge (h2c)
             return
         if self._over_limit:
             return  # refused with 503: drain and discard until the linger ends
