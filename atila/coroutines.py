@@ -28,9 +28,22 @@ from collections.abc import Callable, Generator, Iterator
 from types import GeneratorType
 from typing import Any
 
-from skitai.corequests import Corequests, Pending, Task
+from skitai.corequests import Corequests, CorequestTimeout, Pending, Task
 
-__all__ = ["AsyncCall", "Coroutine", "Input", "as_pending", "is_coroutine", "mark_coroutine"]
+__all__ = [
+    "AsyncCall",
+    "Coroutine",
+    "Input",
+    "LoopCall",
+    "ON_LOOP_KEY",
+    "as_pending",
+    "is_coroutine",
+    "mark_coroutine",
+]
+
+#: Environ key, True while a request is dispatched on the engine's event loop
+#: (:mod:`atila.onloop`): its coroutines then continue there.
+ON_LOOP_KEY = "atila.on_loop"
 
 _marked: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
@@ -184,16 +197,40 @@ class AsyncCall(Pending):
         return self.task.raw()
 
 
+class LoopCall(Pending):
+    """An ``async def`` handler's coroutine started from the event loop itself (the
+    request is dispatched there, :mod:`atila.onloop`): a plain asyncio task, without
+    the thread-safe future a corequest carries for readers on other threads."""
+
+    resume_on_loop = True
+
+    def __init__(self, coro: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.task = loop.create_task(coro)
+
+    def on_ready(self, fn: Callable[[], None]) -> None:
+        if self.task.done():
+            fn()
+        else:
+            self.task.add_done_callback(lambda _task: fn())
+
+    def resolve(self, *leading: Any) -> Any:
+        if self.task.cancelled():  # the worker stops: answered like a cancelled corequest
+            raise CorequestTimeout("the handler was cancelled")
+        return self.task.result()
+
+
 def as_pending(result: Any, was: Any) -> Pending | None:
     """``result`` as a :class:`Pending` when the response must wait for it, else None."""
     if isinstance(result, Pending):
         return result
     if inspect.iscoroutine(result):
+        if was.request.env.get(ON_LOOP_KEY):
+            return LoopCall(result, asyncio.get_running_loop())
         from atila.corequests import hub_of
 
         return AsyncCall(result, hub_of(was))
     if isinstance(result, GeneratorType):
         route = was.request.route
         if route is not None and (route.options.get("coroutine") or is_coroutine(route.handler)):
-            return Coroutine(result, asyncio._get_running_loop() is not None)
+            return Coroutine(result, bool(was.request.env.get(ON_LOOP_KEY)))
     return None

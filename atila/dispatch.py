@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from atila import responses, xmlrpc
 from atila.corequests import DeferredResponse
-from atila.coroutines import as_pending
+from atila.coroutines import ON_LOOP_KEY, as_pending
 from atila.cors import options_response, policy_for
 from atila.endpoint import call_endpoint
 from atila.errorpages import default_error_body, error_html, error_info, error_payload, wants_json
@@ -107,6 +107,7 @@ def handle_on_loop(app: Atila, environ: dict[str, Any]) -> WSGIResult | Deferred
     if not (isinstance(resolved, Match) and runs_on_loop(app, resolved.route)):
         environ[RESOLVED_KEY] = resolved  # the thread does not route it again
         return None
+    environ[ON_LOOP_KEY] = True
     return _handle(app, request, resolved)
 
 
