@@ -26,6 +26,7 @@ import atila
 import skitai
 
 app = atila.Atila(__name__)
+app.securekey = "onloop-securekey-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJ"
 gathered = {"waiting": [], "all_in": None}
 
 
@@ -81,6 +82,22 @@ async def body(was):
 @app.route("/upload", methods=["POST"])
 async def upload(was, file, **form):
     return was.API(text=file.read().decode(), form=form, **where())
+
+
+@app.route("/session/set")
+async def session_set(was, value):
+    was.session.set("k", value)
+    return was.API(on_loop=where()["on_loop"])
+
+
+@app.route("/session/get")
+async def session_get(was):
+    return was.API(value=was.session.get("k"), on_loop=where()["on_loop"])
+
+
+@app.route("/page/<name>")
+async def page(was, name):
+    return was.render("hello.html", name=name, on_loop=where()["on_loop"])
 
 
 @app.route("/fail")
@@ -148,6 +165,8 @@ if __name__ == "__main__":
 def live(tmp_path_factory: Any) -> Any:
     site: Path = tmp_path_factory.mktemp("onloop")
     (site / "serve.py").write_text(textwrap.dedent(SERVE))
+    (site / "templates").mkdir()
+    (site / "templates" / "hello.html").write_text("<p>{{ name }} {{ on_loop }}</p>")
     client = test_client(str(site / "serve.py"), devel=False)
     yield client
     client.stop()
@@ -219,6 +238,19 @@ def test_upload_on_the_loop(live: LiveClient) -> None:
         "/upload", files={"file": ("note.txt", "héllo".encode())}, data={"a": "1"}
     ).json()
     assert body["text"] == "héllo" and body["form"] == {"a": "1"} and body["on_loop"] is True
+
+
+def test_a_template_renders_on_the_loop(live: LiveClient) -> None:
+    response = live.get("/page/<b>")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    assert response.text == "<p>&lt;b&gt; True</p>"
+
+
+def test_sessions_on_the_loop(live: LiveClient) -> None:
+    with LiveClient(live.base_url) as browser:
+        assert browser.get("/session/set", params={"value": "v1"}).json()["on_loop"] is True
+        assert browser.get("/session/get").json() == {"value": "v1", "on_loop": True}
+    assert live.get("/session/get").json()["value"] is None  # another client, no cookie
 
 
 def test_errors_follow_the_accept_rule_on_the_loop(live: LiveClient) -> None:
