@@ -198,6 +198,8 @@ class WrkOptions:
     duration: int = 10
     #: request headers wrk sends (``"Name: value"``), e.g. a session cookie
     headers: tuple[str, ...] = ()
+    #: a wrk Lua script (``-s``): the method and body of each request
+    script: str | None = None
 
     def describe(self) -> str:
         """The wrk flags, as printed in the header."""
@@ -243,6 +245,8 @@ def run_wrk(wrk: str, url: str, options: WrkOptions) -> WrkResult | str:
     ]  # fmt: skip
     for header in options.headers:
         argv[1:1] = ["-H", header]
+    if options.script is not None:
+        argv[1:1] = ["-s", options.script]
     output = run_tool("wrk", argv, options.duration + 30)
     if not isinstance(output, Output):
         return output
@@ -419,6 +423,7 @@ def run_benchmark(
     targets: Sequence[Target],
     *,
     ready_path: str = "/",
+    ready_body: bytes = b"Hello, World!",
     check: Callable[[list[Server]], bool] | None = None,
     check_only: bool = False,
     load: Callable[[str], WrkResult | str] | None = None,
@@ -468,7 +473,7 @@ def run_benchmark(
         return result
 
     with tempfile.TemporaryDirectory(prefix="bench-") as log_dir:
-        servers = build_servers(args.servers, commands, Path(log_dir), ready_path)
+        servers = build_servers(args.servers, commands, Path(log_dir), ready_path, ready_body)
         try:
             with running(servers) as ready:
                 if not ready:

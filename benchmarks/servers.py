@@ -95,8 +95,10 @@ def build_servers(
     commands: dict[str, list[str] | None],
     log_dir: Path,
     ready_path: str = "/",
+    ready_body: bytes = b"Hello, World!",
 ) -> list[Server]:
-    """A :class:`Server` per name, its port put into its command (see :data:`PORT`).
+    """A :class:`Server` per name, its port put into its command (see :data:`PORT`);
+    ready once ``GET ready_path`` answers 200 with ``ready_body``.
 
     A command that is ``None`` (its executable is not installed) is reported and left out.
     """
@@ -108,7 +110,7 @@ def build_servers(
             continue
         port = free_port()
         argv = [part.replace(PORT, str(port)) for part in argv]
-        servers.append(Server(name, argv, port, log_dir / f"{name}.log", ready_path=ready_path))
+        servers.append(Server(name, argv, port, log_dir / f"{name}.log", ready_path, ready_body))
     return servers
 
 
