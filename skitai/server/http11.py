@@ -98,6 +98,8 @@ class HttpProtocol(asyncio.Protocol):
         self.websocket: WebSocket | None = None
         #: bytes that followed an upgrade request (the client's first frames)
         self._upgrade_tail = b""
+        #: a request that asked to switch to HTTP/2 (``Upgrade: h2c``)
+        self._h2c_upgrade: Exchange | None = None
 
     # -- asyncio.Protocol ------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
@@ -199,6 +201,10 @@ class HttpProtocol(asyncio.Protocol):
                 self._feed(data[start:end] if end - start < len(data) else data)
                 start = end
         except httptools.HttpParserUpgrade as upgrade:
+            if self._h2c_upgrade is not None:  # Upgrade: h2c (RFC 7540 §3.2)
+                tail = data[start + upgrade.args[0] :] if upgrade.args else b""
+                http2.upgrade(self, self._h2c_upgrade, tail)
+                return
             # The parser stops at an upgrade: answer the request, then close, unless
             # the application accepts a WebSocket (switch_to_websocket).
             self.closing = True
@@ -319,6 +325,14 @@ class HttpProtocol(asyncio.Protocol):
         exchange.body_limit = limit
         if self.parser.should_upgrade():
             exchange.websocket_request = is_upgrade_request(exchange.method, self._headers)
+            if (
+                body is None
+                and not self.pipeline
+                and self.scheme == "http"
+                and http2.is_h2c_upgrade(self._headers)
+            ):
+                self._h2c_upgrade = exchange  # switched once the parser stops (data_received)
+                return
         self._requests += 1
         self._receiving = exchange
         self.pipeline.append(exchange)

@@ -50,6 +50,7 @@ from .errors import BadRequest, ContentTooLarge, HeadersTooLarge, ProtocolError,
 from .http2_stream import CANCEL, H2Exchange, H2Stream
 
 if TYPE_CHECKING:
+    from .exchange import Exchange
     from .http11 import HttpProtocol
     from .state import ServerState
 
@@ -120,6 +121,8 @@ class H2Protocol(asyncio.Protocol):
         self.socket_writable = True
         self.draining = False
         self.lost = False
+        #: the connection began as HTTP/1.1 and switched with ``Upgrade: h2c``
+        self.upgraded = False
         #: GOAWAY sent: streams above this id are refused
         self._goaway_last: int | None = None
         self._highest_stream = 0
@@ -139,7 +142,8 @@ class H2Protocol(asyncio.Protocol):
             self.sockname = (str(sockname[0]), int(sockname[1]))
         if transport.get_extra_info("sslcontext") is not None:
             self.scheme = "https"
-        self.h2.initiate_connection()
+        if not self.upgraded:  # (initiate_upgrade_connection queued the preface already)
+            self.h2.initiate_connection()
         self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
         self._flush()
 
@@ -212,16 +216,11 @@ class H2Protocol(asyncio.Protocol):
         if self._goaway_last is not None and stream_id > self._goaway_last:
             self.h2.reset_stream(stream_id, REFUSED_STREAM)  # sent after our GOAWAY: retry
             return
-        stream = H2Stream(self, stream_id)
-        self.streams[stream_id] = stream
-        self._requests += 1
         method = path = b""
         authority = None
         headers: list[tuple[bytes, bytes]] = []
-        size = 0
         has_host = False
         for name, value in event.headers:  # h2 checked names (lower case) and pseudo-fields
-            size += len(name) + len(value) + 4
             if name[:1] == b":":
                 if name == b":method":
                     method = value
@@ -234,6 +233,20 @@ class H2Protocol(asyncio.Protocol):
             headers.append((name, value))
         if authority is not None and not has_host:
             headers.insert(0, (b"host", authority))  # WSGI and ASGI apps read Host
+        self.open_stream(stream_id, method, path, headers, event.stream_ended is not None)
+
+    def open_stream(
+        self,
+        stream_id: int,
+        method: bytes,
+        path: bytes,
+        headers: list[tuple[bytes, bytes]],
+        ended: bool,
+    ) -> None:
+        """Start the exchange of a request stream (``ended``: it has no body)."""
+        stream = H2Stream(self, stream_id)
+        self.streams[stream_id] = stream
+        self._requests += 1
         content_length: int | None = None
         expect = False
         error: ProtocolError | None = None
@@ -255,7 +268,7 @@ class H2Protocol(asyncio.Protocol):
         if content_length is not None and content_length > limit and error is None:
             error = ContentTooLarge(f"request body larger than {limit} bytes")
         body = None
-        if event.stream_ended is None:
+        if not ended:
             body = RequestBody(
                 self.config.body_buffer_size, self.config.body_timeout, stream.body_drained
             )
@@ -511,11 +524,12 @@ def negotiated(transport: asyncio.BaseTransport) -> bool:
     return ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
 
 
-def take_over(old: HttpProtocol, data: bytes = b"") -> H2Protocol:
+def take_over(old: HttpProtocol, data: bytes = b"", new: H2Protocol | None = None) -> H2Protocol:
     """Turn ``old``'s connection into HTTP/2 and feed it ``data`` (the bytes read so far)."""
     transport = old.transport
     assert transport is not None
-    new = H2Protocol(old.state)
+    if new is None:
+        new = H2Protocol(old.state)
     old.transport = None
     connections = old.state.connections
     connections.discard(old)
@@ -527,4 +541,62 @@ def take_over(old: HttpProtocol, data: bytes = b"") -> H2Protocol:
     return new
 
 
-__all__ = ["H2Protocol", "MAX_CONCURRENT_STREAMS", "negotiated", "take_over"]
+#: Request fields of an ``Upgrade: h2c`` request that belong to HTTP/1.1 alone.
+_UPGRADE_ONLY = frozenset(
+    (b"connection", b"upgrade", b"http2-settings", b"keep-alive", b"proxy-connection", b"te")
+)
+
+
+def is_h2c_upgrade(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when an HTTP/1.1 request asks to switch to h2c (RFC 7540 §3.2)."""
+    upgrade = settings = 0
+    for name, value in headers:
+        if name == b"upgrade":
+            upgrade += b"h2c" in [token.strip().lower() for token in value.split(b",")]
+        elif name == b"http2-settings":
+            settings += 1
+    return upgrade == 1 and settings == 1
+
+
+def upgrade(old: HttpProtocol, exchange: Exchange, tail: bytes) -> None:
+    """Answer ``101`` to an ``Upgrade: h2c`` request and serve it as stream 1 over HTTP/2.
+
+    ``tail`` is what followed the request (the client's connection preface).
+    An ``HTTP2-Settings`` value that does not decode gets 400 and a close.
+    """
+    transport = old.transport
+    assert transport is not None
+    new = H2Protocol(old.state)
+    new.upgraded = True
+    try:
+        new.h2.initiate_upgrade_connection(exchange.header(b"http2-settings"))
+    except Exception as exc:  # noqa: BLE001 - base64 or frame errors: the client's mistake
+        body = b"invalid HTTP2-Settings\n"
+        transport.write(
+            b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        transport.close()
+        logger.info("%s: refused h2c upgrade: %s", old.peer[0], exc)
+        return
+    transport.write(
+        b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+    )
+    take_over(old, new=new)
+    new._highest_stream = 1
+    headers = [(name, value) for name, value in exchange.headers if name not in _UPGRADE_ONLY]
+    new.open_stream(1, exchange.method.encode("latin-1"), exchange.target, headers, True)
+    new.streams[1].remote_ended = True
+    transport.resume_reading()  # (the HTTP/1.1 side paused it at the upgrade)
+    if tail:
+        new.data_received(tail)
+
+
+__all__ = [
+    "H2Protocol",
+    "MAX_CONCURRENT_STREAMS",
+    "is_h2c_upgrade",
+    "negotiated",
+    "take_over",
+    "upgrade",
+]
