@@ -64,7 +64,7 @@ def connection_scope(
     return {
         "type": kind,
         "asgi": ASGI_VERSION,
-        "http_version": exchange.version,
+        "http_version": "2" if exchange.version == "2.0" else exchange.version,  # ASGI's name
         "path": path,
         "raw_path": exchange.path,
         "query_string": exchange.query,
