@@ -117,6 +117,10 @@ class EmbeddedHub(Hub):
         self._listener = listener
         self._writer: asyncio.StreamWriter | None = None
         self._relay: _Relay | None = None
+        #: the loop keeps only a weak reference to a task: without this one the relay's
+        #: task can be garbage-collected while it serves ("Task was destroyed but it is
+        #: pending!"), and every cross-worker message is dropped from then on
+        self._relay_task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -171,6 +175,7 @@ class EmbeddedHub(Hub):
         self._relay = _Relay()
         task = asyncio.get_running_loop().create_task(self._relay.serve(self._listener))
         task.add_done_callback(_log_failure)
+        self._relay_task = task
         logger.info("hub: worker %d relays the embedded hub", os.getpid())
 
 
