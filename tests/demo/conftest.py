@@ -80,3 +80,9 @@ def serve_demo() -> Iterator[Callable[[Path], LiveClient]]:
     yield start
     for client in clients:
         client.stop()
+
+
+@pytest.fixture
+def demo_environ() -> dict[str, str]:
+    """The environment commands run in a demo copy get (:func:`clean_environ`)."""
+    return clean_environ()
