@@ -53,6 +53,9 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for page in ("index.html", "tutorial/index.html", "howto/index.html", "reference/index.html"):
         assert (site / page).is_file(), page
+    # an included file is in the page, not the include line
+    tutorial = (site / "tutorial" / "photos-api" / "index.html").read_text(encoding="utf-8")
+    assert "--8&lt;--" not in tutorial and "permission_required" in tutorial
 
 
 @pytest.mark.parametrize("page", guide_pages(), ids=lambda page: page.relative_to(DOCS).as_posix())
