@@ -77,6 +77,8 @@ class ResponseContext:
     range: str | None = None
     if_range: str | None = None
     error_renderer: ErrorRenderer | None = None
+    #: ``environ["skitai.early_hints"]``: sends ``103 Early Hints`` (None off the engine)
+    early_hints: Callable[[list[str]], None] | None = None
 
     @classmethod
     def from_environ(
@@ -105,6 +107,7 @@ class ResponseContext:
             () if engine is None else getattr(engine, "static_dirs", ()),
             get("HTTP_RANGE"),
             get("HTTP_IF_RANGE"),
+            early_hints=get("skitai.early_hints"),
             **more,
         )
 
@@ -237,7 +240,16 @@ class Response:
         return Fault(self.status, msg, code, debug, more_info, exc_info=sys.exc_info())
 
     def hint_promise(self, uri: str) -> None:
-        """HTTP/2 server-push hint; ignored (push is obsolete in browsers)."""
+        """Tell an HTTP/2 client now that the response will need ``uri``: ``103 Early Hints``.
+
+        The engine sends ``Link: <uri>; rel=preload`` in a ``103`` before the
+        response (browsers preload from it; server push is gone from them).
+        Ignored on HTTP/1.x (as the spec says), off the engine and once the
+        response has started.
+        """
+        context = self.context
+        if context is not None and context.early_hints is not None:
+            context.early_hints([uri])
 
     # -- cache validators --------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""HTTP/2 at the frame level: ``Upgrade: h2c``, limits and attacks, each with its answer.
+"""HTTP/2 at the frame level: ``Upgrade: h2c``, limits and attacks, each with its answer;
+``103 Early Hints`` over HTTP/2 and HTTP/1.1.
 
 A client-side ``h2.connection.H2Connection`` over a plain socket sends what a
 well-behaved client would not (floods, resets, huge header lists) and the test
@@ -301,3 +302,65 @@ def _frames(sock: socket.socket) -> Iterator[Frame]:
         if not chunk:
             return
         buffer += chunk
+
+
+# -- 103 Early Hints (was.response.hint_promise) -------------------------------------
+
+HINTS_SERVE = """
+import skitai, atila
+
+app = atila.Atila(__name__)
+
+@app.route("/page")
+def page(was):
+    was.response.hint_promise("/static/app.css")
+    was.response.hint_promise("/static/app.js")
+    return "<html>page</html>"
+
+@app.route("/async")
+async def page_async(was):
+    was.response.hint_promise("/static/a.css")
+    return "async page"
+
+skitai.mount("/", app)
+skitai.run(workers=1, threads=2)
+"""
+
+
+def _read_all(sock: socket.socket, end: bytes) -> bytes:
+    data = b""
+    while not data.endswith(end):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_no_early_hints_over_http11(serve: Callable[..., LiveClient]) -> None:
+    # HTTP/1.1 clients such as http.client take a 103 for the final response
+    server = serve(HINTS_SERVE)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = _read_all(sock, b"</html>")
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"<html>page</html>")
+
+
+def test_early_hints_over_http2(serve: Callable[..., LiveClient]) -> None:
+    server = serve(HINTS_SERVE)
+    client = RawClient(server.port)
+    for path, links in (
+        ("/page", [b"</static/app.css>; rel=preload", b"</static/app.js>; rel=preload"]),
+        ("/async", [b"</static/a.css>; rel=preload"]),
+    ):
+        stream_id = client.request(path)
+        client.body(stream_id)
+        heads = [
+            dict(e.headers)
+            for e in client.events
+            if isinstance(e, (h2.events.InformationalResponseReceived, h2.events.ResponseReceived))
+            and e.stream_id == stream_id
+        ]
+        assert [h[b":status"] for h in heads] == [b"103"] * len(links) + [b"200"]
+        assert [h[b"link"] for h in heads[:-1]] == links
+    client.close()
