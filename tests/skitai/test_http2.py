@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import shutil
 import ssl
 import subprocess
@@ -172,3 +173,27 @@ def test_alpn_h2_over_tls(serve: Callable[..., LiveClient], certificate: tuple[P
         answer = client.get("/version")
         assert answer.http_version == "HTTP/1.1"
         assert answer.json() == {"version": "1.1", "scheme": "https"}
+
+
+def find_h2load() -> str:
+    """The h2load executable (Debian package nghttp2-client); skips without it, fails under CI."""
+    h2load = shutil.which("h2load")
+    if h2load is None:
+        message = "h2load is not installed (Debian package 'nghttp2-client')"
+        if os.environ.get("CI") == "true" or os.environ.get("ATILA_STACK_REQUIRE_H2LOAD") == "1":
+            pytest.fail(message + "; CI requires it")
+        pytest.skip(message)
+    return h2load
+
+
+@pytest.mark.parametrize("path", ["/version", "/static/ten.txt", "/wsgi/", "/asgi/"])
+def test_h2load_100_streams_on_one_connection(serve: Callable[..., LiveClient], path: str) -> None:
+    server = serve(SERVE, files=_files())
+    result = subprocess.run(
+        [find_h2load(), "-n", "2000", "-c", "1", "-m", "100", server.base_url + path],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "requests: 2000 total, 2000 started, 2000 done, 2000 succeeded" in result.stdout
+    assert "status codes: 2000 2xx" in result.stdout
+    assert "Application protocol: h2c" in result.stdout
