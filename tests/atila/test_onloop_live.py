@@ -21,6 +21,7 @@ from skitai.testing import LiveClient, test_client
 SERVE = """
 import asyncio
 import threading
+import time
 
 import atila
 import skitai
@@ -65,6 +66,12 @@ def plain(was):
 @app.route("/nothread", nothread=True)
 def nothread(was):
     return was.API(**where())
+
+
+@app.route("/nothread/waits", nothread=True)
+def nothread_waits(was):
+    # a blocking wait on the loop would hang the worker: it raises WouldBlock instead
+    return was.API(value=was.Thread(time.sleep, args=(0.2,)).fetch())
 
 
 @app.route("/coroutine", coroutine=True)
@@ -200,6 +207,12 @@ def test_nothread_route_runs_on_the_loop(live: LiveClient) -> None:
     response = live.get("/nothread")
     assert response.json() == {"thread": loop_thread, "on_loop": True}
     assert response.headers["X-Hook"] == f"{loop_thread} 1"
+
+
+def test_a_blocking_wait_on_the_loop_is_a_500_not_a_hang(live: LiveClient) -> None:
+    response = live.get("/nothread/waits", headers={"Accept": "application/json"})
+    assert response.status_code == 500 and response.json()["code"] == 500
+    assert live.get("/nothread").json()["on_loop"] is True  # the worker serves on
 
 
 def test_app_wide_nothread_and_a_route_that_opts_out(live: LiveClient) -> None:
