@@ -105,6 +105,8 @@ class ASGIContainer:
         )
         scope["method"] = exchange.method
         scope["scheme"] = exchange.scheme
+        if exchange.version == "2.0":  # HTTP/2 frames trailers (skitai.server.http2_stream)
+            scope["extensions"]["http.response.trailers"] = {}
         cycle = HTTPCycle(exchange, self.devel, self.names)
         self._spawn(exchange, cycle.run(app, scope), EAGER_TASKS)
 
@@ -139,6 +141,7 @@ class HTTPCycle:
         "request_done",
         "refused",
         "names",
+        "trailers",
         "_waiter",
     )
 
@@ -162,6 +165,9 @@ class HTTPCycle:
         #: the engine answered the request itself (a body error while reading)
         self.refused = False
         self._waiter: asyncio.Future[None] | None = None
+        #: the app announced trailers (``http.response.trailers``, HTTP/2 only):
+        #: the response ends with them, not with the last body message
+        self.trailers = False
 
     async def run(self, app: ASGIApp, scope: Scope) -> None:
         """Call ``app`` and make sure the exchange ends, whatever the app does."""
@@ -248,6 +254,8 @@ class HTTPCycle:
             if self.status is not None:
                 raise ASGIProtocolError("http.response.start sent twice")
             self._start(message)
+        elif kind == "http.response.trailers":
+            self._trailers(message)
         else:
             raise ASGIProtocolError(f"unexpected ASGI message {kind!r} in an HTTP scope")
 
@@ -261,6 +269,7 @@ class HTTPCycle:
         no_body = self.exchange.method == "HEAD" or status in (204, 304)
         self.declared = declared = fields.length
         self.remaining = None if no_body else declared
+        self.trailers = bool(message.get("trailers")) and self.exchange.version == "2.0"
 
     async def _body(self, body: Any, more: bool) -> None:
         if type(body) is not bytes:
@@ -275,7 +284,7 @@ class HTTPCycle:
             remaining = self.remaining = remaining - len(body)
         if not exchange.started:
             assert self.status is not None and self.headers is not None
-            if not more and not remaining:
+            if not more and not remaining and not self.trailers:
                 self.complete = True
                 exchange.respond(self.status, self.headers, body)
                 self._wake()
@@ -291,11 +300,27 @@ class HTTPCycle:
                     self._abandon()
                     raise ClientDisconnected("client disconnected")
             return
+        if self.trailers and not remaining:
+            self.remaining = -1  # the body is complete: the trailers end the response
+            return
         self.complete = True
         if remaining:
             exchange.abort()  # shorter than its Content-Length: the client must not wait
         else:
             exchange.end()
+        self._wake()
+
+    def _trailers(self, message: Message) -> None:
+        """``http.response.trailers`` (HTTP/2): end the stream with these fields."""
+        if not self.trailers or self.complete:
+            raise ASGIProtocolError("http.response.trailers without trailers=True in the start")
+        if self.remaining != -1:
+            raise ASGIProtocolError("http.response.trailers before the last body message")
+        if message.get("more_trailers", False):
+            raise ASGIProtocolError("more_trailers=True is not supported: send them in one")
+        fields = encode_headers(message.get("headers", ()), 200)
+        self.complete = True
+        self.exchange.end_with_trailers(fields)  # type: ignore[attr-defined]
         self._wake()
 
     # -- ending -------------------------------------------------------------------

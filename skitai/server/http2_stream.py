@@ -151,6 +151,17 @@ def _wants_gzip(exchange: Exchange, fields: EncodedHeaders, code: int, length: i
     return accept is not None and accepts_gzip(accept)
 
 
+def _h2_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """HTTP/2 fields from encoded ``b"Name: value\\r\\n"`` lines (names lower-cased)."""
+    out = []
+    for line in lines:
+        name, _, value = line[:-2].partition(b":")
+        name = name.lower()
+        if name != b"upgrade":  # connection-specific: not in HTTP/2 (RFC 9113 §8.2.2)
+            out.append((name, value.strip()))
+    return out
+
+
 class H2Exchange(Exchange):
     """An exchange whose response goes out as HTTP/2 frames on its stream."""
 
@@ -211,12 +222,7 @@ class H2Exchange(Exchange):
         self.status_code = code
         no_body_status = code < 200 or code == 204 or code == 304
         self._no_body = no_body_status or self.method == "HEAD"
-        out = [(b":status", b"%d" % code)]
-        for line in fields.lines:
-            name, _, value = line[:-2].partition(b":")
-            name = name.lower()
-            if name != b"upgrade":  # connection-specific: not in HTTP/2 (RFC 9113 §8.2.2)
-                out.append((name, value.strip()))
+        out = [(b":status", b"%d" % code), *_h2_fields(fields.lines)]
         if compress and _wants_gzip(self, fields, code, length):
             self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
             out += ((b"content-encoding", b"gzip"), (b"vary", b"accept-encoding"))
@@ -292,6 +298,11 @@ class H2Exchange(Exchange):
             self.bytes_sent += len(tail)
             self.stream.connection.send_body(self.stream, tail, True)
         self._finish()
+
+    def end_with_trailers(self, trailers: EncodedHeaders) -> None:
+        """Finish a streamed response with a trailer section (gRPC status, ASGI trailers)."""
+        self.stream.trailers = _h2_fields(trailers.lines)
+        self.end()
 
     def abort(self) -> None:
         """The response cannot be completed: reset the stream (the connection serves on)."""

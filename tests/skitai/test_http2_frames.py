@@ -364,3 +364,35 @@ def test_early_hints_over_http2(serve: Callable[..., LiveClient]) -> None:
         assert [h[b":status"] for h in heads] == [b"103"] * len(links) + [b"200"]
         assert [h[b"link"] for h in heads[:-1]] == links
     client.close()
+
+
+# -- response trailers (ASGI http.response.trailers) -----------------------------------
+TRAILERS_SERVE = """
+import skitai
+
+async def app(scope, receive, send):
+    supported = "http.response.trailers" in scope["extensions"]
+    await send({"type": "http.response.start", "status": 200, "trailers": supported,
+                "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"part one, ", "more_body": True})
+    await send({"type": "http.response.body", "body": b"part two"})
+    if supported:
+        await send({"type": "http.response.trailers",
+                    "headers": [(b"grpc-status", b"0"), (b"x-checksum", b"abc")]})
+
+skitai.mount("/", app)
+skitai.run(workers=1, threads=2)
+"""
+
+
+def test_asgi_response_trailers_over_http2(serve: Callable[..., LiveClient]) -> None:
+    server = serve(TRAILERS_SERVE)
+    client = RawClient(server.port)
+    stream_id = client.request("/")
+    assert client.body(stream_id) == b"part one, part two"
+    trailers = [e for e in client.events if isinstance(e, h2.events.TrailersReceived)]
+    assert len(trailers) == 1
+    assert dict(trailers[0].headers) == {b"grpc-status": b"0", b"x-checksum": b"abc"}
+    client.close()
+    # HTTP/1.1 does not offer the extension: the same app answers without trailers
+    assert server.get("/").text == "part one, part two"
