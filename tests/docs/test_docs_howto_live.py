@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -119,6 +120,8 @@ def test_the_testing_guides_tests_pass() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "testing/test_hello.py"],
         cwd=EXAMPLES,
+        # as a user runs it: not with the Django settings another test folder exported
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
         capture_output=True,
         text=True,
         timeout=120,
