@@ -9,10 +9,13 @@ code comes from files the tests run.
   the demo project, and every such file is named by a test (``tests/docs/`` and
   ``tests/django_bridge/test_docs_*.py`` run the examples; ``tests/demo/`` the demo).
   An example that drifts from the code fails its test.
+* Every name in the ``__all__`` of ``skitai``, ``skitai.testing``, ``atila`` and
+  ``django_bridge`` has an entry in the reference (docs/reference/).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
@@ -39,8 +42,10 @@ def guide_pages() -> list[Path]:
     return sorted(page for section in GUIDE_SECTIONS for page in (DOCS / section).glob("*.md"))
 
 
-def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
-    site = tmp_path / "site"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once with ``mkdocs build --strict``; the test fails with its log."""
+    site = tmp_path_factory.mktemp("site")
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material's banner about MkDocs 2
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
@@ -52,11 +57,37 @@ def test_site_builds_in_strict_mode(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    return site
+
+
+def test_site_builds_in_strict_mode(site: Path) -> None:
     for page in ("index.html", "tutorial/index.html", "howto/index.html", "reference/index.html"):
         assert (site / page).is_file(), page
     # an included file is in the page, not the include line
     tutorial = (site / "tutorial" / "photos-api" / "index.html").read_text(encoding="utf-8")
     assert "--8&lt;--" not in tutorial and "permission_required" in tutorial
+
+
+@pytest.mark.parametrize(
+    ("module", "page"),
+    [
+        ("skitai", "skitai"),
+        ("atila", "atila"),
+        ("django_bridge", "django_bridge"),
+        ("skitai.testing", "testing"),
+    ],
+)
+def test_every_exported_name_has_a_reference_entry(site: Path, module: str, page: str) -> None:
+    """Each name in the package's ``__all__``: an entry generated from its docstring
+    (an anchor ``id="module.name"``) or a row written by hand (``<code>name</code>``)."""
+    html = (site / "reference" / page / "index.html").read_text(encoding="utf-8")
+    exported = importlib.import_module(module).__all__
+    missing = [
+        name
+        for name in exported
+        if f'id="{module}.{name}"' not in html and f"<code>{name}</code>" not in html
+    ]
+    assert not missing, f"reference/{page}.md documents none of {missing}"
 
 
 @pytest.mark.parametrize("page", guide_pages(), ids=lambda page: page.relative_to(DOCS).as_posix())
