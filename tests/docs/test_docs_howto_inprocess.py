@@ -85,3 +85,13 @@ def test_sessions_login_me_logout() -> None:
     assert client.get("/me").json() == {"username": "alice"}
     assert client.post("/logout").status_code == 200
     assert client.get("/me").status_code == 401
+
+
+def test_templates_page() -> None:
+    client = Client(load_example("templates/app.py").app)
+    page = client.get("/", headers={"Host": "photos.example"})
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "<title>Photos at photos.example</title>" in page.text  # the global, in base.html
+    assert "<li>Sunset: 1.2k likes</li>" in page.text  # the filter
+    assert "<li>&lt;b&gt;Dawn&lt;/b&gt;: 7 likes</li>" in page.text  # autoescaped
