@@ -174,8 +174,7 @@ class H2Protocol(asyncio.Protocol):
         except h2.exceptions.ProtocolError as exc:
             # h2 queued GOAWAY with the error's code (PROTOCOL_ERROR, ENHANCE_YOUR_CALM ...)
             logger.info("%s: HTTP/2 connection error: %s", self.peer[0], exc)
-            self._flush()
-            self.transport.close()
+            self._close()
             return
         now = monotonic()
         for event in events:
@@ -202,8 +201,7 @@ class H2Protocol(asyncio.Protocol):
                 if kind is h2.events.RemoteSettingsChanged:
                     self._send_all_pending()  # the initial window may have grown
             elif kind is h2.events.ConnectionTerminated:
-                self._flush()
-                self.transport.close()
+                self._close()
                 return
             if self.transport is None:
                 return
@@ -428,16 +426,20 @@ class H2Protocol(asyncio.Protocol):
         exchange = stream.exchange
         if exchange is not None:
             self.state.log_access(exchange)
-        if stream.ended and not stream.remote_ended and not stream.lost:
-            # answered before the whole request body came: the client may stop sending
-            self.reset(stream, NO_ERROR)
-            return
         self._retire(stream)
 
     def _retire(self, stream: H2Stream) -> None:
-        """Forget a stream once both sides ended and its response was written."""
+        """Forget a stream once its response was written (and the request received)."""
         exchange = stream.exchange
-        if stream.ended and stream.remote_ended and (exchange is None or exchange.finished):
+        if stream.ended and (exchange is None or exchange.finished):
+            if not stream.remote_ended and not stream.lost:
+                # answered before the whole request body came: the client may stop sending
+                # (RFC 9113 §8.1), and the stream must not wait for a body nobody reads
+                try:
+                    self.h2.reset_stream(stream.stream_id, NO_ERROR)
+                except h2.exceptions.StreamClosedError:
+                    pass
+                stream.mark_lost()
             self.streams.pop(stream.stream_id, None)
             if not self.streams:
                 self._idle_since = monotonic()
@@ -456,12 +458,10 @@ class H2Protocol(asyncio.Protocol):
         """The client abuses the connection: GOAWAY ENHANCE_YOUR_CALM, then close."""
         logger.warning("%s: HTTP/2 %s: GOAWAY ENHANCE_YOUR_CALM", self.peer[0], why)
         self.h2.close_connection(ENHANCE_YOUR_CALM, last_stream_id=self._highest_stream)
-        self._flush()
         for stream in list(self.streams.values()):
             stream.mark_lost()
         self.streams.clear()
-        if self.transport is not None:
-            self.transport.close()
+        self._close()
 
     # -- timeouts, shutdown ---------------------------------------------------------------
     def check_timeouts(self, now: float) -> None:
@@ -496,9 +496,14 @@ class H2Protocol(asyncio.Protocol):
 
     def _goodbye(self) -> None:
         self.h2.close_connection(NO_ERROR, last_stream_id=self._highest_stream)
+        self._close()
+
+    def _close(self) -> None:
+        """Send what h2 queued (a GOAWAY), then close: nothing more is read or written."""
         self._flush()
         if self.transport is not None:
             self.transport.close()
+            self.transport = None  # (connection_lost follows; events still queued are dropped)
 
     def shutdown(self) -> None:
         """Drain: GOAWAY with the last stream answered, finish those, then close."""

@@ -396,3 +396,23 @@ def test_asgi_response_trailers_over_http2(serve: Callable[..., LiveClient]) -> 
     client.close()
     # HTTP/1.1 does not offer the extension: the same app answers without trailers
     assert server.get("/").text == "part one, part two"
+
+
+def test_a_body_too_large_gets_413_and_the_stream_is_reset(server: LiveClient) -> None:
+    client = RawClient(server.port)
+    stream_id = client.h2.get_next_available_stream_id()
+    client.h2.send_headers(
+        stream_id,
+        [(":method", "POST"), (":path", "/up"), (":scheme", "http"), (":authority", "x"),
+         ("content-length", str(10**12))],
+    )  # fmt: skip
+    client.h2.send_data(stream_id, b"a" * 1000)  # the rest is never sent: no need
+    client.flush()
+    response = client.read(lambda e: isinstance(e, h2.events.ResponseReceived))
+    assert dict(response.headers)[b":status"] == b"413"  # type: ignore[attr-defined]
+    assert client.body(stream_id).startswith(b"request body larger than")
+    # answered before the body ended: the client is told to stop sending (RFC 9113 §8.1)
+    reset = client.read(lambda e: isinstance(e, h2.events.StreamReset))
+    assert reset.stream_id == stream_id and reset.error_code == 0  # type: ignore[attr-defined]
+    assert client.body(client.request("/next")) == b"HTTP/2.0 GET /next"  # serves on
+    client.close()
