@@ -95,3 +95,19 @@ def test_templates_page() -> None:
     assert "<title>Photos at photos.example</title>" in page.text  # the global, in base.html
     assert "<li>Sunset: 1.2k likes</li>" in page.text  # the filter
     assert "<li>&lt;b&gt;Dawn&lt;/b&gt;: 7 likes</li>" in page.text  # autoescaped
+
+
+def test_migrating_example() -> None:
+    client = Client(load_example("migrating.py").app)
+    created = client.post("/notes", data={"text": "buy milk"})
+    assert created.status_code == 201 and created.json() == {"id": 1, "url": "/notes/1"}
+    assert created.headers["Server-Timing"].startswith("app;dur=")
+    assert client.post("/notes", json={"text": "call Bob"}).json()["id"] == 2
+    assert client.get("/notes/1").json() == {"id": 1, "text": "buy milk"}
+    assert client.get("/notes/9").json()["detail"] == "no note 9"
+    assert [note["text"] for note in client.get("/notes").json()["notes"]] == [
+        "buy milk", "call Bob"
+    ]  # fmt: skip
+    home = client.get("/")
+    assert home.status_code == 302 and home.headers["Location"].endswith("/notes")
+    assert client.post("/notes", data={}).status_code == 400
