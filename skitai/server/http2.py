@@ -133,15 +133,8 @@ class H2Protocol(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:  # noqa: D102
+        # (peer, sockname and scheme come from the HTTP/1.1 protocol: take_over)
         self.transport = transport  # type: ignore[assignment]
-        peer = transport.get_extra_info("peername")
-        sockname = transport.get_extra_info("sockname")
-        if isinstance(peer, tuple):
-            self.peer = (str(peer[0]), int(peer[1]))
-        if isinstance(sockname, tuple):
-            self.sockname = (str(sockname[0]), int(sockname[1]))
-        if transport.get_extra_info("sslcontext") is not None:
-            self.scheme = "https"
         if not self.upgraded:  # (initiate_upgrade_connection queued the preface already)
             self.h2.initiate_connection()
         self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
@@ -535,6 +528,7 @@ def take_over(old: HttpProtocol, data: bytes = b"", new: H2Protocol | None = Non
     assert transport is not None
     if new is None:
         new = H2Protocol(old.state)
+    new.peer, new.sockname, new.scheme = old.peer, old.sockname, old.scheme
     old.transport = None
     connections = old.state.connections
     connections.discard(old)

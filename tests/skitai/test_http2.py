@@ -79,21 +79,6 @@ def _files() -> dict[str, str]:
     return {"static/ten.txt": STATIC}
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    assert openssl is not None, "the openssl command makes the test certificate"
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 @pytest.fixture
 def h2c(serve: Callable[..., LiveClient]) -> Iterator[httpx.Client]:
     """An httpx client speaking HTTP/2 with prior knowledge to a live server."""

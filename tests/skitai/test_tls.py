@@ -6,7 +6,6 @@ The certificate is a throwaway self-signed one for 127.0.0.1 made with the
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from collections.abc import Callable
@@ -35,21 +34,6 @@ def echo(was, message):
 skitai.mount("/", app)
 skitai.run(workers=1, threads=2)
 """
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    assert openssl is not None, "the openssl command makes the test certificate"
-    directory = tmp_path_factory.mktemp("tls")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_https_and_wss(serve: Callable[..., LiveClient], certificate: tuple[Path, Path]) -> None:
