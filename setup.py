@@ -103,6 +103,7 @@ setup(
         "bench": [
             "gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask",
             "asyncpg", "channels>=4", "channels-redis>=4", "redis>=5",
+            "hypercorn",  # benchmarks/bench_h2.py
         ],
     },
     entry_points={
