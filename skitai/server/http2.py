@@ -47,7 +47,7 @@ from hyperframe.frame import GoAwayFrame
 
 from .body import RequestBody
 from .errors import BadRequest, ContentTooLarge, HeadersTooLarge, ProtocolError, RequestTimeout
-from .http2_stream import CANCEL, H2Exchange, H2Stream
+from .http2_stream import CANCEL, INTERNAL_ERROR, H2Exchange, H2Stream
 
 if TYPE_CHECKING:
     from .exchange import Exchange
@@ -346,6 +346,12 @@ class H2Protocol(asyncio.Protocol):
             self.h2.send_headers(stream.stream_id, fields, end_stream=end)
         except h2.exceptions.StreamClosedError:
             stream.mark_lost()
+            return
+        except h2.exceptions.ProtocolError as exc:  # a field HTTP/2 cannot carry (the app's)
+            logger.error(
+                "%s: stream %d: bad response head: %s", self.peer[0], stream.stream_id, exc
+            )
+            self.reset(stream, INTERNAL_ERROR)
             return
         if end:
             stream.ended = True

@@ -151,13 +151,18 @@ def _wants_gzip(exchange: Exchange, fields: EncodedHeaders, code: int, length: i
     return accept is not None and accepts_gzip(accept)
 
 
+#: Fields HTTP/2 forbids (RFC 9113 §8.2.2) that :data:`~skitai.server.exchange.HOP_BY_HOP`
+#: lets through (``Upgrade`` with a 426, ``Proxy-Connection``).
+_CONNECTION_SPECIFIC = frozenset((b"upgrade", b"proxy-connection"))
+
+
 def _h2_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:
     """HTTP/2 fields from encoded ``b"Name: value\\r\\n"`` lines (names lower-cased)."""
     out = []
     for line in lines:
         name, _, value = line[:-2].partition(b":")
         name = name.lower()
-        if name != b"upgrade":  # connection-specific: not in HTTP/2 (RFC 9113 §8.2.2)
+        if name not in _CONNECTION_SPECIFIC:
             out.append((name, value.strip()))
     return out
 

@@ -45,6 +45,10 @@ def wsgi(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         block = bytes(range(256)) * 256
         return (block[: min(len(block), size - offset)] for offset in range(0, size, len(block)))
+    if path == "/hop":  # fields HTTP/2 forbids (RFC 9113 §8.2.2): dropped, not an error
+        start_response("200 OK", [("Proxy-Connection", "keep-alive"), ("Connection", "close"),
+                                  ("Keep-Alive", "timeout=5"), ("X-Kept", "yes")])
+        return [b"hop"]
     body = ("%s %s %s" % (environ["SERVER_PROTOCOL"], environ["REQUEST_METHOD"],
             environ.get("HTTP_HOST"))).encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("X-Kind", "wsgi")])
@@ -99,6 +103,9 @@ def test_every_mount_over_h2c(h2c: httpx.Client) -> None:
     asgi = h2c.post("/asgi/", content=b"x" * 1000)
     assert asgi.status_code == 200 and asgi.text == "asgi 2 1000"  # ASGI says "2"
     assert h2c.get("/nowhere").status_code == 404
+    hop = h2c.get("/wsgi/hop")
+    assert hop.status_code == 200 and hop.text == "hop" and hop.headers["x-kept"] == "yes"
+    assert not {"proxy-connection", "connection", "keep-alive"} & set(hop.headers)
     head = h2c.head("/wsgi/")
     assert head.status_code == 200 and head.content == b""
 
