@@ -197,6 +197,18 @@ def test_an_oversized_header_list_is_refused(server: LiveClient) -> None:
     client.close()
 
 
+def test_an_hpack_bomb_is_refused(server: LiveClient) -> None:
+    client = RawClient(server.port)
+    headers = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "x")]
+    headers += [("x-bomb", "b" * 4000)] * 100  # one table entry, then 99 one-byte references
+    client.h2.send_headers(1, headers, end_stream=True)
+    sent = client.h2.data_to_send()
+    assert len(sent) < 5000  # ~400 KB once decoded
+    client.send_raw(sent)
+    assert client.goaway().error_code in (PROTOCOL_ERROR, ENHANCE_YOUR_CALM)
+    client.close()
+
+
 def test_continuation_flood_is_cut(server: LiveClient) -> None:
     client = RawClient(server.port)
     client.send_raw(HeadersFrame(1, data=b"", flags=["END_STREAM"]).serialize())
