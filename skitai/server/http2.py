@@ -410,9 +410,8 @@ class H2Protocol(asyncio.Protocol):
             except h2.exceptions.StreamClosedError:
                 pass
         stream.mark_lost()
-        self.streams.pop(stream.stream_id, None)
         self._flush()
-        self._close_if_done()
+        self._forget(stream)
 
     def _flush(self) -> None:
         data = self.h2.data_to_send()
@@ -434,15 +433,16 @@ class H2Protocol(asyncio.Protocol):
             if not stream.remote_ended and not stream.lost:
                 # answered before the whole request body came: the client may stop sending
                 # (RFC 9113 §8.1), and the stream must not wait for a body nobody reads
-                try:
-                    self.h2.reset_stream(stream.stream_id, NO_ERROR)
-                except h2.exceptions.StreamClosedError:
-                    pass
-                stream.mark_lost()
-            self.streams.pop(stream.stream_id, None)
-            if not self.streams:
-                self._idle_since = monotonic()
-            self._close_if_done()
+                self.reset(stream, NO_ERROR)
+            else:
+                self._forget(stream)
+
+    def _forget(self, stream: H2Stream) -> None:
+        """Drop a finished stream; the connection idles, or closes when draining, without any."""
+        self.streams.pop(stream.stream_id, None)
+        if not self.streams:
+            self._idle_since = monotonic()
+        self._close_if_done()
 
     def _refuse(self, stream: H2Stream, error: ProtocolError) -> None:
         """Answer a request the engine refuses (413, 431 ...) on its stream."""
