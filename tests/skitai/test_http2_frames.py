@@ -276,12 +276,19 @@ def test_idle_connection_gets_goaway(serve: Callable[..., LiveClient]) -> None:
     client.close()
 
 
-def test_sigterm_sends_graceful_goaway_and_finishes_streams(server: LiveClient) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["stop", "rolling"])
+def test_a_draining_worker_sends_graceful_goaway_and_finishes_streams(
+    server: LiveClient, signum: int
+) -> None:
     client = RawClient(server.port)
     slow = client.request("/slow")
-    time.sleep(0.1)  # the request reaches its handler before the stop
+    client.h2.ping(b"in order")  # frames are handled in order: its ACK means the request is in
+    client.flush()
+    client.read(lambda e: isinstance(e, h2.events.PingAckReceived))
     assert server.process is not None
-    server.process.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
+    # SIGTERM: the master stops its workers gracefully; SIGHUP: a rolling restart
+    # replaces the worker, which drains the same way
+    server.process.send_signal(signum)
     # h2's own client state machine stops at any GOAWAY: read the frames by hand
     decoder = hpack.Decoder()
     goaway, status, body = None, None, b""
