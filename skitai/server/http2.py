@@ -121,6 +121,7 @@ class H2Protocol(asyncio.Protocol):
         self.socket_writable = True
         self.draining = False
         self.lost = False
+        self._flush_scheduled = False
         #: the connection began as HTTP/1.1 and switched with ``Upgrade: h2c``
         self.upgraded = False
         #: GOAWAY sent: streams above this id are refused
@@ -414,6 +415,14 @@ class H2Protocol(asyncio.Protocol):
         self._forget(stream)
 
     def _flush(self) -> None:
+        """Write what h2 queued, once per loop turn: the frames of every response
+        answered in this turn go out in one write (one system call, not one per frame)."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_scheduled = False
         data = self.h2.data_to_send()
         if data and self.transport is not None:
             self.transport.write(data)
@@ -499,7 +508,7 @@ class H2Protocol(asyncio.Protocol):
 
     def _close(self) -> None:
         """Send what h2 queued (a GOAWAY), then close: nothing more is read or written."""
-        self._flush()
+        self._flush_now()
         if self.transport is not None:
             self.transport.close()
             self.transport = None  # (connection_lost follows; events still queued are dropped)
@@ -510,7 +519,7 @@ class H2Protocol(asyncio.Protocol):
         if self.transport is None:
             return
         if self._goaway_last is None:
-            self._flush()
+            self._flush_now()  # (the frames queued before it go first)
             self._goaway_last = self._highest_stream
             # Written by hand: h2's close_connection() would stop the open streams too.
             frame = GoAwayFrame(0, last_stream_id=self._goaway_last, error_code=NO_ERROR)
