@@ -101,7 +101,8 @@ setup(
         "dev": TEST_REQUIRES,
         "test": TEST_REQUIRES,
         "bench": [
-            "gunicorn", "granian", "fastapi", "uvicorn", "uvloop", "httptools", "flask",
+            "gunicorn", "granian", "fastapi", "uvicorn[standard]", "uvloop", "httptools", "flask",
+            "blacksheep", "falcon", "sanic",  # benchmarks/bench_frameworks.py
             "asyncpg", "channels>=4", "channels-redis>=4", "redis>=5",
             "hypercorn",  # benchmarks/bench_h2.py
         ],
