@@ -97,8 +97,16 @@ class ASGIContainer:
         if exchange.websocket_request:
             self._spawn(exchange, run_websocket(self, exchange, app, root_path, asgi_path(path)))
             return
+        state = self.states.get(id(app))
+        if state is None:
+            state = self.state_of(app)
         scope = connection_scope(
-            "http", exchange, root_path, asgi_path(path), self.state_of(app), self.extension
+            "http",
+            exchange,
+            root_path,
+            path if path.isascii() else asgi_path(path),
+            state,
+            self.extension,
         )
         scope["method"] = exchange.method
         scope["scheme"] = exchange.scheme

@@ -33,7 +33,7 @@ from .errors import (
     URITooLong,
 )
 from .exchange import Exchange
-from .limits import ChunkedBodyMeter, blank_line_ends
+from .limits import BLANK_LINE, ChunkedBodyMeter, blank_line_ends
 from .websocket import is_upgrade_request
 
 if TYPE_CHECKING:
@@ -197,9 +197,13 @@ class HttpProtocol(asyncio.Protocol):
         try:
             # Fed in pieces that end after each blank line: a request head then
             # ends a piece, which the chunked body meter relies on (limits.py).
-            for end in blank_line_ends(self._tail, data):
-                self._feed(data[start:end] if end - start < len(data) else data)
-                start = end
+            # The usual read, one whole request head, is the one piece itself.
+            if data.find(BLANK_LINE) == len(data) - 4 and BLANK_LINE not in self._tail + data[:3]:
+                self._feed(data)
+            else:
+                for end in blank_line_ends(self._tail, data):
+                    self._feed(data[start:end] if end - start < len(data) else data)
+                    start = end
         except httptools.HttpParserUpgrade as upgrade:
             if self._h2c_upgrade is not None:  # Upgrade: h2c (RFC 7540 §3.2)
                 tail = data[start + upgrade.args[0] :] if upgrade.args else b""
@@ -401,7 +405,8 @@ class HttpProtocol(asyncio.Protocol):
         """Called by an exchange when its response is complete."""
         if self.pipeline and self.pipeline[0] is exchange:
             self.pipeline.popleft()
-        self.state.log_access(exchange)
+        if self.state.access_log:
+            self.state.log_access(exchange)
         if self.transport is None:
             return
         # A request answered on the loop from on_headers_complete is still
