@@ -250,6 +250,44 @@ class Exchange:
                 self.protocol.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     # -- response head -------------------------------------------------------------
+    def _response_fields(
+        self, status: str, headers: Sequence[tuple[str, str]] | EncodedHeaders, length: int | None
+    ) -> tuple[int, EncodedHeaders, int | None, bool]:
+        """The status code, the checked header fields, the body length they declare (else
+        ``length``) and whether the status has no body; records the status on the exchange.
+
+        ``headers`` already checked and encoded (:class:`EncodedHeaders`, the ASGI
+        container's) are used as they are; ``(str, str)`` pairs are scanned here.
+        """
+        code = int(status[:3])
+        if type(headers) is EncodedHeaders:
+            fields = headers
+        else:
+            fields = EncodedHeaders.from_pairs(headers, code)  # type: ignore[arg-type]
+        if fields.length is not None:
+            length = fields.length
+        self.status_code = code
+        no_body_status = code < 200 or code == 204 or code == 304
+        self._no_body = no_body_status or self.method == "HEAD"
+        return code, fields, length, no_body_status
+
+    def _wants_gzip(self, fields: EncodedHeaders, code: int, length: int | None) -> bool:
+        """The engine's gzip rule: a 200 of a compressible type, not already encoded, at
+        least ``gzip_min_size`` long (or of unknown length), from a client that accepts it."""
+        config = self.protocol.state.config
+        content_type = fields.content_type
+        if (
+            code != 200
+            or content_type is None
+            or fields.encoded
+            or not config.gzip
+            or (length is not None and length < config.gzip_min_size)
+            or not content_type.startswith(COMPRESSIBLE_TYPES)
+        ):
+            return False
+        accept = self.header(b"accept-encoding")
+        return accept is not None and accepts_gzip(accept)
+
     def _head(
         self,
         status: str,
@@ -266,40 +304,19 @@ class Exchange:
         and encoded (:class:`EncodedHeaders`, the ASGI container's) are used as
         they are; ``(str, str)`` pairs are scanned here.
         """
-        code = int(status[:3])
-        if type(headers) is EncodedHeaders:
-            fields = headers
-        else:
-            fields = EncodedHeaders.from_pairs(headers, code)  # type: ignore[arg-type]
-        if fields.length is not None:
-            length = fields.length
-        self.status_code = code
-        no_body_status = code < 200 or code == 204 or code == 304
-        self._no_body = no_body_status or self.method == "HEAD"
+        code, fields, length, no_body_status = self._response_fields(status, headers, length)
         out = [b"HTTP/1.1 ", status.encode("latin-1"), b"\r\n", *fields.lines]
         close = fields.close or not self.keep_alive or self.protocol.closing
         state = self.protocol.state
-        config = state.config
-        content_type = fields.content_type
-        if (
-            compress
-            and code == 200
-            and content_type is not None
-            and not fields.encoded
-            and config.gzip
-            and (length is None or length >= config.gzip_min_size)
-            and content_type.startswith(COMPRESSIBLE_TYPES)
-        ):
-            accept = self.header(b"accept-encoding")
-            if accept is not None and accepts_gzip(accept):
-                self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
-                out.append(b"Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n")
-                if streaming:
-                    length = None
-                else:
-                    body = self._gzip.compress(body) + self._gzip.flush()
-                    self._gzip = None
-                    length = len(body)
+        if compress and self._wants_gzip(fields, code, length):
+            self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
+            out.append(b"Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n")
+            if streaming:
+                length = None
+            else:
+                body = self._gzip.compress(body) + self._gzip.flush()
+                self._gzip = None
+                length = len(body)
         if not fields.has_server:
             out.append(state.server_header)
         out.append(state.date_header)

@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING
 
 from .body import RequestBody
 from .errors import ClientDisconnected
-from .exchange import COMPRESSIBLE_TYPES, EncodedHeaders, Exchange, accepts_gzip
+from .exchange import EncodedHeaders, Exchange
 
 if TYPE_CHECKING:
     from .http2 import H2Protocol
@@ -134,23 +134,6 @@ class H2Stream:
                 exchange.body.abort(ClientDisconnected("the client reset the stream"))
 
 
-def _wants_gzip(exchange: Exchange, fields: EncodedHeaders, code: int, length: int | None) -> bool:
-    """The engine's gzip rule (see :meth:`Exchange._head`): 200, compressible, accepted."""
-    config = exchange.protocol.state.config
-    content_type = fields.content_type
-    if (
-        code != 200
-        or content_type is None
-        or fields.encoded
-        or not config.gzip
-        or (length is not None and length < config.gzip_min_size)
-        or not content_type.startswith(COMPRESSIBLE_TYPES)
-    ):
-        return False
-    accept = exchange.header(b"accept-encoding")
-    return accept is not None and accepts_gzip(accept)
-
-
 #: Fields HTTP/2 forbids (RFC 9113 §8.2.2) that :data:`~skitai.server.exchange.HOP_BY_HOP`
 #: lets through (``Upgrade`` with a 426, ``Proxy-Connection``).
 _CONNECTION_SPECIFIC = frozenset((b"upgrade", b"proxy-connection"))
@@ -217,18 +200,9 @@ class H2Exchange(Exchange):
         streaming: bool,
     ) -> tuple[list[tuple[bytes, bytes]], bytes]:
         """The response's header fields (``:status`` first) and its maybe gzipped body."""
-        code = int(status[:3])
-        if type(headers) is EncodedHeaders:
-            fields = headers
-        else:
-            fields = EncodedHeaders.from_pairs(headers, code)  # type: ignore[arg-type]
-        if fields.length is not None:
-            length = fields.length
-        self.status_code = code
-        no_body_status = code < 200 or code == 204 or code == 304
-        self._no_body = no_body_status or self.method == "HEAD"
+        code, fields, length, no_body_status = self._response_fields(status, headers, length)
         out = [(b":status", b"%d" % code), *_h2_fields(fields.lines)]
-        if compress and _wants_gzip(self, fields, code, length):
+        if compress and self._wants_gzip(fields, code, length):
             self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
             out += ((b"content-encoding", b"gzip"), (b"vary", b"accept-encoding"))
             if streaming:
